@@ -1,0 +1,95 @@
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# make            BPF objects, skeletons, libhadp, hadp, tests, hadp.ko
+# make bpf        BPF objects and skeletons only
+# make user       libhadp and the hadp CLI
+# make kmod       hadp.ko through Kbuild (KDIR=... to pick the headers)
+# make check      every test suite (as root); same as tests/run
+# make install    binaries, module and man pages under $(DESTDIR)$(PREFIX)
+
+BUILD    ?= build
+CLANG    ?= clang
+BPFTOOL  ?= bpftool
+CC       ?= gcc
+PREFIX   ?= /usr/local
+# Debian's linux-headers-amd64 pulls in the newest headers; the running
+# kernel may be another one (it is in CI), so look them up, not uname -r.
+KDIR     ?= $(lastword $(sort $(wildcard /usr/src/linux-headers-*-amd64)))
+VMLINUX_BTF ?= /sys/kernel/btf/vmlinux
+
+PKGS     := libbpf libxdp libmnl
+CFLAGS   ?= -O2 -g
+CFLAGS   += -Wall -Wextra -Werror -Wno-unused-parameter -std=gnu11 \
+            -Iinclude -Iuser/lib -I$(BUILD) $(shell pkg-config --cflags $(PKGS))
+LDLIBS   += $(shell pkg-config --libs $(PKGS)) -lelf -lz
+BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_x86 \
+              -Wall -Werror -Iinclude -I$(BUILD)
+
+BPF_SRCS := $(wildcard bpf/*.bpf.c)
+BPF_OBJS := $(patsubst bpf/%.bpf.c,$(BUILD)/%.bpf.o,$(BPF_SRCS))
+SKELS    := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
+
+LIB_SRCS := $(wildcard user/lib/*.c)
+LIB_OBJS := $(patsubst user/lib/%.c,$(BUILD)/lib/%.o,$(LIB_SRCS))
+CLI_SRCS := $(wildcard user/hadp/*.c)
+CLI_OBJS := $(patsubst user/hadp/%.c,$(BUILD)/hadp/%.o,$(CLI_SRCS))
+
+TEST_BINS := $(BUILD)/tests/unit $(BUILD)/tests/bpf
+
+.PHONY: all bpf user kmod tests check install clean
+all: bpf user tests kmod
+
+bpf: $(BPF_OBJS) $(SKELS)
+user: $(BUILD)/hadp
+tests: $(TEST_BINS)
+
+$(BUILD)/vmlinux.h:
+	@mkdir -p $(@D)
+	$(BPFTOOL) btf dump file $(VMLINUX_BTF) format c > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) include/hadp/maps.h $(BUILD)/vmlinux.h
+	@mkdir -p $(@D)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
+	$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/lib/%.o: user/lib/%.c $(wildcard user/lib/*.h) include/hadp/maps.h $(SKELS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/libhadp.a: $(LIB_OBJS)
+	$(AR) rcs $@ $^
+
+$(BUILD)/hadp/%.o: user/hadp/%.c $(wildcard user/hadp/*.h) $(wildcard user/lib/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/hadp: $(CLI_OBJS) $(BUILD)/libhadp.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/unit: $(wildcard tests/unit/*.c) $(wildcard tests/unit/*.h) $(BUILD)/libhadp.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -Itests/unit -o $@ $(wildcard tests/unit/*.c) $(BUILD)/libhadp.a \
+		$(LDLIBS) $(shell pkg-config --libs check)
+
+$(BUILD)/tests/bpf: $(wildcard tests/bpf/*.c) $(wildcard tests/bpf/*.h) $(BUILD)/libhadp.a $(SKELS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -Itests/bpf -o $@ $(wildcard tests/bpf/*.c) $(BUILD)/libhadp.a \
+		$(LDLIBS) $(shell pkg-config --libs check)
+
+kmod:
+	@test -n "$(KDIR)" || { echo "no kernel headers: install linux-headers-amd64 or set KDIR" >&2; exit 1; }
+	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
+
+check: all
+	tests/run
+
+install: all
+	install -D -m 0755 $(BUILD)/hadp $(DESTDIR)$(PREFIX)/sbin/hadp
+	install -D -m 0644 user/hadp/hadp.8 $(DESTDIR)$(PREFIX)/share/man/man8/hadp.8
+	$(MAKE) -C $(KDIR) M=$(CURDIR) modules_install
+
+clean:
+	rm -rf $(BUILD)
+	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean

@@ -1,0 +1,229 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Map keys and values shared by the XDP programs (bpf/), the CLI and the
+ * agent (user/) and the tests. The struct names are what `bpftool map dump`
+ * prints, so every key and value is a named hadp_* struct, never a bare
+ * integer. Addresses are kept in network byte order exactly as they appear
+ * on the wire; VNIs and other numbers are host order.
+ */
+#ifndef HADP_MAPS_H
+#define HADP_MAPS_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+/* ---------------------------------------------------------------------- */
+/* Per-host root object: <bpffs>/hadp/_root/                              */
+/* ---------------------------------------------------------------------- */
+
+#define HADP_ROOT_DIR		"_root"
+#define HADP_MAX_INSTANCES	8
+#define HADP_NAME_LEN		16
+#define HADP_NO_INSTANCE	0xffffffffu
+
+/* Slot of an instance's program in the root's program array. */
+enum hadp_prog_kind {
+	HADP_KIND_VM = 0,	/* VM-facing taps and veths */
+	HADP_KIND_UPLINK = 1,	/* underlay NIC */
+	HADP_KIND_MAX,
+};
+
+#define HADP_SLOT(inst, kind)	((inst) * HADP_KIND_MAX + (kind))
+#define HADP_NR_SLOTS		(HADP_MAX_INSTANCES * HADP_KIND_MAX)
+
+struct hadp_index {
+	__u32 index;
+};
+
+/* "active": one entry, the instance whose programs the root tail-calls. */
+struct hadp_active {
+	__u32 instance;		/* HADP_NO_INSTANCE when none */
+};
+
+/* "instances": instance index -> name; an empty name is a free index. */
+struct hadp_instance {
+	char name[HADP_NAME_LEN];
+};
+
+/* "root_stats": per-CPU, one entry; runs that found their slot empty. */
+struct hadp_root_stats {
+	__u64 vm_runs;
+	__u64 uplink_runs;
+	__u64 vm_empty_slot;		/* dropped */
+	__u64 uplink_empty_slot;	/* passed */
+};
+
+/* ---------------------------------------------------------------------- */
+/* Per-instance maps: <bpffs>/hadp/<instance>/                             */
+/* ---------------------------------------------------------------------- */
+
+struct hadp_ifindex {
+	__u32 ifindex;
+};
+
+enum hadp_iface_flags {
+	HADP_IFACE_IPV4 = 1 << 0,	/* ipv4 is set */
+	HADP_IFACE_IPV6 = 1 << 1,	/* ipv6 is set */
+	HADP_IFACE_MAC_STATIC = 1 << 2,	/* mac given by the operator */
+};
+
+enum hadp_mac_state {
+	HADP_MAC_UNKNOWN = 0,
+	HADP_MAC_LEARNING = 1,	/* one CPU is writing it */
+	HADP_MAC_KNOWN = 2,	/* locked until the interface is deleted */
+};
+
+/* "ifaces": VM-facing interface, keyed by its ifindex. */
+struct hadp_iface {
+	char name[HADP_NAME_LEN];
+	__u32 vni;
+	__u32 flags;		/* enum hadp_iface_flags */
+	__u32 mac_state;	/* enum hadp_mac_state, changed atomically */
+	__u8 mac[6];		/* the VM's MAC */
+	__u8 dev_mac[6];	/* the host end's MAC: the virtual gateway's */
+	__be32 ipv4;
+	__u8 ipv6[16];
+	__u8 underlay[16];	/* given by the orchestrator, never generated */
+};
+
+/* "underlay": a local underlay address -> the function it belongs to. */
+enum hadp_underlay_kind {
+	HADP_UL_IFACE = 1,
+};
+
+struct hadp_underlay_key {
+	__u8 addr[16];
+};
+
+struct hadp_underlay {
+	__u32 kind;		/* enum hadp_underlay_kind */
+	__u32 ifindex;
+};
+
+/*
+ * "routes4" / "routes6": LPM tries. prefixlen counts the 32 bits of the
+ * VNI plus the prefix length of the address, so a lookup with
+ * prefixlen = 32 + 32 (or 32 + 128) never matches across VNIs.
+ */
+struct hadp_route4_key {
+	__u32 prefixlen;
+	__u32 vni;
+	__be32 addr;
+};
+
+struct hadp_route6_key {
+	__u32 prefixlen;
+	__u32 vni;
+	__u8 addr[16];
+};
+
+enum hadp_route_type {
+	HADP_ROUTE_LOCAL = 1,	/* an interface on this host */
+	HADP_ROUTE_REMOTE = 2,	/* encapsulate towards nexthop */
+};
+
+struct hadp_route {
+	__u32 type;		/* enum hadp_route_type */
+	__u32 ifindex;		/* HADP_ROUTE_LOCAL */
+	__u32 target_vni;	/* VNI of the far end (== vni unless given) */
+	__u8 nexthop[16];	/* HADP_ROUTE_REMOTE: underlay address */
+};
+
+/* "neighs": underlay next hop (a route's via) -> Ethernet next hop. */
+struct hadp_neigh_key {
+	__u8 addr[16];
+};
+
+enum hadp_neigh_state {
+	HADP_NEIGH_INCOMPLETE = 0,	/* counted and dropped */
+	HADP_NEIGH_VALID = 1,
+};
+
+struct hadp_neigh {
+	__u32 state;		/* enum hadp_neigh_state */
+	__u32 ifindex;		/* uplink the gateway is reached through */
+	__u8 mac[6];		/* the gateway's MAC */
+	__u8 pad[2];
+	__u8 gateway[16];	/* kernel route's gateway, or addr if on-link */
+};
+
+/* "uplink": one entry, the underlay NIC. */
+struct hadp_uplink {
+	__u32 ifindex;		/* 0: not set, encapsulation drops */
+	__u32 mtu;		/* underlay MTU; VM packets + 40 must fit */
+	__u8 mac[6];
+	__u8 pad[2];
+};
+
+/* "config": one entry. */
+struct hadp_config {
+	__be32 gw4;		/* virtual gateway, default 169.254.0.1 */
+	__u8 gw6[16];		/* default fe80::1 */
+	__u32 icmp_rate;	/* ICMP errors per second per CPU */
+	__u32 icmp_burst;
+};
+
+#define HADP_DEFAULT_ICMP_RATE	100
+#define HADP_DEFAULT_ICMP_BURST	20
+
+/* "ratelimit": per-CPU token bucket for ICMP errors built in XDP. */
+struct hadp_ratelimit {
+	__u64 last_ns;
+	__u64 tokens;
+};
+
+/* "stats": per-CPU counters keyed by ifindex; ifindex 0 holds drops that
+ * belong to no configured interface. */
+enum hadp_drop_reason {
+	HADP_DROP_MALFORMED,	/* truncated or invalid header */
+	HADP_DROP_UNSUPPORTED,	/* ethertype, VLAN, IPv6 extension header */
+	HADP_DROP_NO_IFACE,	/* root attached, interface not configured */
+	HADP_DROP_SPOOF_MAC,
+	HADP_DROP_SPOOF_IP,
+	HADP_DROP_LINK_LOCAL,	/* DAD, RS, MLD, NS not for the gateway */
+	HADP_DROP_ARP_IGNORED,	/* ARP not asking for the gateway */
+	HADP_DROP_NO_ROUTE,
+	HADP_DROP_NO_NEIGH,
+	HADP_DROP_NO_UPLINK,
+	HADP_DROP_MAC_UNKNOWN,	/* destination VM's MAC not learned yet */
+	HADP_DROP_MAC_LEARNING,	/* another CPU is learning the MAC */
+	HADP_DROP_TTL_EXPIRED,	/* answered with ICMP time exceeded */
+	HADP_DROP_TOO_BIG,	/* answered with frag needed / packet too big */
+	HADP_DROP_TOO_BIG_NO_DF,
+	HADP_DROP_ICMP_RATELIMIT,
+	HADP_DROP_NOT_TUNNEL,	/* to a local underlay address, not IP-in-IPv6 */
+	HADP_DROP_WRONG_DST,	/* decapsulated, not for that interface */
+	HADP_DROP_MAX,
+};
+
+struct hadp_stats {
+	__u64 rx_packets;	/* taken in by XDP on this interface */
+	__u64 rx_bytes;
+	__u64 tx_packets;	/* sent out through this interface */
+	__u64 tx_bytes;
+	__u64 arp_replies;
+	__u64 nd_replies;
+	__u64 icmp_errors;	/* built and sent back */
+	__u64 encap;
+	__u64 decap;
+	__u64 drops[HADP_DROP_MAX];
+};
+
+/* "events": ring buffer of deltas for the HA agent. */
+enum hadp_event_type {
+	HADP_EV_MAC_LEARNED = 1,
+};
+
+struct hadp_event {
+	__u32 type;		/* enum hadp_event_type */
+	__u32 ifindex;
+	__u64 version;
+	__u8 mac[6];
+	__u8 pad[2];
+};
+
+#define HADP_ETH_ALEN		6
+#define HADP_ENCAP_LEN		40	/* outer IPv6 header */
+
+#endif /* HADP_MAPS_H */
