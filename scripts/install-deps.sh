@@ -1,0 +1,50 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# Install every Debian package that building hadp and running its tests
+# needs. Idempotent: asks dpkg first, runs apt-get (update, then install)
+# only for what is missing, and prints nothing when everything is there.
+#
+#   scripts/install-deps.sh          install what is missing (as root)
+#   scripts/install-deps.sh --check  list what is missing, exit 1 if any
+
+set -euo pipefail
+
+PKGS=(
+	# build: BPF objects, skeletons, CLI, unit tests
+	clang llvm libbpf-dev libxdp-dev libmnl-dev check bpftool
+	pkg-config make gcc libelf-dev zlib1g-dev
+	# build: hadp.ko against Debian's kernel headers
+	linux-headers-amd64
+	# integration tests and the demo
+	iproute2 ethtool iputils-ping socat netcat-openbsd tcpdump jq
+	util-linux procps coreutils kmod
+)
+
+missing=()
+for p in "${PKGS[@]}"; do
+	status=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
+	[ "$status" = installed ] || missing+=("$p")
+done
+
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "${1:-}" = --check ]; then
+	echo "missing: ${missing[*]}"
+	exit 1
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "install-deps: run as root to install: ${missing[*]}" >&2
+	exit 1
+fi
+
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+if ! { apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}"; } >"$log" 2>&1; then
+	cat "$log" >&2
+	echo "install-deps: apt-get failed" >&2
+	exit 1
+fi
