@@ -32,6 +32,9 @@ enum hadp_prog_kind {
 #define HADP_SLOT(inst, kind)	((inst) * HADP_KIND_MAX + (kind))
 #define HADP_NR_SLOTS		(HADP_MAX_INSTANCES * HADP_KIND_MAX)
 
+/* Key of the one-entry and per-instance arrays. The kernel insists on a
+ * plain 4-byte integer as an array's BTF key type, so the BPF side
+ * declares __u32; this struct is the same four bytes for userspace. */
 struct hadp_index {
 	__u32 index;
 };
@@ -194,6 +197,7 @@ enum hadp_drop_reason {
 	HADP_DROP_ICMP_RATELIMIT,
 	HADP_DROP_NOT_TUNNEL,	/* to a local underlay address, not IP-in-IPv6 */
 	HADP_DROP_WRONG_DST,	/* decapsulated, not for that interface */
+	HADP_DROP_NO_ROOM,	/* driver refused to grow or move the frame */
 	HADP_DROP_MAX,
 };
 
@@ -207,6 +211,7 @@ struct hadp_stats {
 	__u64 icmp_errors;	/* built and sent back */
 	__u64 encap;
 	__u64 decap;
+	__u64 events_lost;	/* ring buffer full: the agent missed a delta */
 	__u64 drops[HADP_DROP_MAX];
 };
 
