@@ -73,9 +73,9 @@ $(BUILD)/tests/unit: $(wildcard tests/unit/*.c) $(wildcard tests/unit/*.h) $(BUI
 	$(CC) $(CFLAGS) -Itests/unit -o $@ $(wildcard tests/unit/*.c) $(BUILD)/libhadp.a \
 		$(LDLIBS) $(shell pkg-config --libs check)
 
-$(BUILD)/tests/bpf: $(wildcard tests/bpf/*.c) $(wildcard tests/bpf/*.h) $(BUILD)/libhadp.a $(SKELS)
+$(BUILD)/tests/bpf: $(wildcard tests/bpf/*.c) $(wildcard tests/bpf/*.h) $(SKELS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -Itests/bpf -o $@ $(wildcard tests/bpf/*.c) $(BUILD)/libhadp.a \
+	$(CC) $(CFLAGS) -Itests/bpf -o $@ $(wildcard tests/bpf/*.c) \
 		$(LDLIBS) $(shell pkg-config --libs check)
 
 kmod:
