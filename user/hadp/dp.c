@@ -1,0 +1,224 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * hadp dp: load, unload and upgrade the datapath. Until the agent exists
+ * this is how the programs get loaded, pinned and put into the root's
+ * program array; the HA agent will own the active entry.
+ */
+#include <errno.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "hadp.h"
+#include "names.h"
+#include "parse.h"
+#include "print.h"
+#include "util.h"
+
+#define DEFAULT_INSTANCE	"default"
+
+static int dp_load(struct cli *c, int argc, char **argv)
+{
+	static const char *const keys[] = {
+		"ifaces", "routes", "neighs", "gateway4", "gateway6",
+	};
+	enum { IFACES, ROUTES, NEIGHS, GW4, GW6 };
+	const char *v[ARRAY_SIZE(keys)];
+	struct hadp_load_opts o;
+	const char *name = c->instance ? c->instance : DEFAULT_INSTANCE;
+	int err;
+
+	hadp_load_opts_init(&o);
+	if (cli_kv(argc, argv, keys, ARRAY_SIZE(keys), v) ||
+	    (v[IFACES] && parse_u32("ifaces", v[IFACES], 1, 65534,
+				    &o.ifaces)) ||
+	    (v[ROUTES] && parse_u32("routes", v[ROUTES], 1, 1 << 24,
+				    &o.routes)) ||
+	    (v[NEIGHS] && parse_u32("neighs", v[NEIGHS], 1, 65536,
+				    &o.neighs)) ||
+	    (v[GW4] && parse_ipv4("gateway4", v[GW4], &o.gw4)) ||
+	    (v[GW6] && parse_ipv6("gateway6", v[GW6], o.gw6)))
+		return -EINVAL;
+	err = hadp_host_open(&c->host, c->bpffs, true);
+	err = err ?: hadp_host_lock(&c->host);
+	return err ?: hadp_inst_load(&c->host, name, &o, NULL);
+}
+
+/* Without -I every instance goes, and the root with the last one. */
+static int dp_unload(struct cli *c, int argc, char **argv)
+{
+	char name[HADP_NAME_LEN];
+	__u32 i;
+	int err;
+
+	if (argc) {
+		hadp_err("unknown argument \"%s\"", argv[0]);
+		return -EINVAL;
+	}
+	err = hadp_host_open(&c->host, c->bpffs, false);
+	if (err == -ENOENT)
+		goto none;
+	err = err ?: hadp_host_lock(&c->host);
+	if (err)
+		return err;
+	if (c->instance)
+		return hadp_inst_unload(&c->host, c->instance);
+	err = hadp_root_open(&c->host);
+	if (err == -ENOENT)
+		goto none;
+	for (i = 0; !err && i < HADP_MAX_INSTANCES; i++) {
+		err = hadp_inst_name(&c->host, i, name);
+		if (!err && name[0])
+			err = hadp_inst_unload(&c->host, name);
+		/* The last unload took the root away. */
+		if (!c->host.root_open)
+			break;
+	}
+	return err;
+none:
+	hadp_err("no datapath loaded in %s/hadp", c->bpffs);
+	return -ENOENT;
+}
+
+static int dp_upgrade(struct cli *c, int argc, char **argv)
+{
+	unsigned int n;
+	int err;
+
+	if (argc) {
+		hadp_err("unknown argument \"%s\"", argv[0]);
+		return -EINVAL;
+	}
+	err = hadp_host_open(&c->host, c->bpffs, false);
+	err = err ?: hadp_host_lock(&c->host);
+	err = err ?: hadp_root_open(&c->host);
+	if (err == -ENOENT)
+		hadp_err("no datapath loaded in %s/hadp", c->bpffs);
+	return err ?: hadp_root_upgrade(&c->host, &n);
+}
+
+static int show_instances(struct cli *c, __u32 active)
+{
+	struct hadp_inst inst;
+	__u32 i, ids[HADP_KIND_MAX];
+	int k, err;
+
+	open_array("instances");
+	for (i = 0; i < HADP_MAX_INSTANCES; i++) {
+		err = hadp_inst_open(&c->host, i, &inst);
+		if (err == -ENOENT)
+			continue;
+		if (err)
+			return err;
+		for (k = 0; k < HADP_KIND_MAX && !err; k++)
+			err = hadp_slot_get(&c->host, HADP_SLOT(i, k), &ids[k]);
+		open_object(NULL);
+		print_string("name", "instance %s", inst.name);
+		print_uint("index", " index %llu", i);
+		print_uint("vm_prog_id", " vm prog %llu", ids[HADP_KIND_VM]);
+		print_uint("uplink_prog_id", " uplink prog %llu",
+			   ids[HADP_KIND_UPLINK]);
+		print_bool("active", " active", i == active);
+		if (!err && c->stats) {
+			print_text("\n    unattributed to an interface:");
+			err = print_ifstats(&inst, 0);
+		}
+		print_nl();
+		close_object();
+		hadp_inst_close(&inst);
+		if (err)
+			return err;
+	}
+	close_array();
+	return 0;
+}
+
+static void show_attached(struct cli *c)
+{
+	struct if_nameindex *ifs, *it;
+	int k;
+
+	ifs = if_nameindex();
+	open_array("attached");
+	print_text("attached:");
+	for (it = ifs; it && it->if_index; it++) {
+		k = hadp_root_attached(&c->host, it->if_index);
+		if (k < 0)
+			continue;
+		open_object(NULL);
+		print_string("dev", " %s", it->if_name);
+		print_uint("ifindex", NULL, it->if_index);
+		print_string("kind", " (%s)", hadp_kind_name(k));
+		close_object();
+	}
+	print_nl();
+	close_array();
+	if (ifs)
+		if_freenameindex(ifs);
+}
+
+static int dp_show(struct cli *c, int argc, char **argv)
+{
+	struct hadp_root_stats rs;
+	char name[HADP_NAME_LEN] = "", pins[PATH_MAX];
+	__u32 active;
+	int err;
+
+	if (argc) {
+		hadp_err("unknown argument \"%s\"", argv[0]);
+		return -EINVAL;
+	}
+	err = hadp_host_open(&c->host, c->bpffs, false);
+	err = err ?: hadp_root_open(&c->host);
+	if (err == -ENOENT)
+		hadp_err("no datapath loaded in %s/hadp (hadp dp load)",
+			 c->bpffs);
+	err = err ?: hadp_active_get(&c->host, &active);
+	err = err ?: hadp_root_stats_get(&c->host, &rs);
+	if (!err && active != HADP_NO_INSTANCE)
+		err = hadp_inst_name(&c->host, active, name);
+	if (err)
+		return err;
+	open_array(NULL);
+	open_object(NULL);
+	snprintf(pins, sizeof(pins), "%s/" HADP_ROOT_DIR, c->host.dir);
+	print_string("pins", "root %s", pins);
+	print_uint("root_vm_id", " root_vm id %llu",
+		   c->host.root_prog_id[HADP_KIND_VM]);
+	print_uint("root_uplink_id", " root_uplink id %llu",
+		   c->host.root_prog_id[HADP_KIND_UPLINK]);
+	print_nl();
+	print_string("active", "active %s", active == HADP_NO_INSTANCE ?
+		     "none" : name);
+	if (active != HADP_NO_INSTANCE)
+		print_uint("active_index", " (index %llu)", active);
+	print_nl();
+	err = show_instances(c, active);
+	if (err)
+		return err;
+	show_attached(c);
+	open_object("root_stats");
+	print_uint("vm_runs", "root stats: vm_runs %llu", rs.vm_runs);
+	print_uint("uplink_runs", " uplink_runs %llu", rs.uplink_runs);
+	print_uint("vm_empty_slot", " vm_empty_slot %llu", rs.vm_empty_slot);
+	print_uint("uplink_empty_slot", " uplink_empty_slot %llu",
+		   rs.uplink_empty_slot);
+	close_object();
+	print_nl();
+	close_object();
+	close_array();
+	return 0;
+}
+
+int do_dp(struct cli *c, int argc, char **argv)
+{
+	if (argc < 1 || !strcmp(argv[0], "show"))
+		return dp_show(c, argc ? argc - 1 : 0, argv + 1);
+	if (!strcmp(argv[0], "load"))
+		return dp_load(c, argc - 1, argv + 1);
+	if (!strcmp(argv[0], "unload"))
+		return dp_unload(c, argc - 1, argv + 1);
+	if (!strcmp(argv[0], "upgrade"))
+		return dp_upgrade(c, argc - 1, argv + 1);
+	return cli_usage_error("dp", argv[0]);
+}

@@ -1,0 +1,392 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/* hadp iface: VM-facing interfaces. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <net/if.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <bpf/bpf.h>
+
+#include "hadp.h"
+#include "names.h"
+#include "nl.h"
+#include "parse.h"
+#include "print.h"
+#include "util.h"
+
+struct iface_entry {
+	__u32 ifindex;
+	struct hadp_iface v;
+};
+
+/* Every interface of an instance, sorted by name, malloc()ed. */
+static int iface_list(const struct hadp_inst *inst, struct iface_entry **out,
+		      size_t *n)
+{
+	const struct hadp_map *m = &inst->maps[HADP_MAP_IFACES];
+	struct hadp_ifindex *keys;
+	struct iface_entry *e;
+	size_t i, cnt = 0;
+	int err;
+
+	err = hadp_map_keys(m, (void **)&keys, n);
+	if (err)
+		return err;
+	e = calloc(*n ? *n : 1, sizeof(*e));
+	if (!e) {
+		free(keys);
+		return -ENOMEM;
+	}
+	for (i = 0; i < *n; i++) {
+		/* Deleted since the walk: skip it. */
+		if (hadp_map_lookup(m, &keys[i], &e[cnt].v))
+			continue;
+		e[cnt].v.name[HADP_NAME_LEN - 1] = '\0';
+		e[cnt++].ifindex = keys[i].ifindex;
+	}
+	free(keys);
+	*out = e;
+	*n = cnt;
+	return 0;
+}
+
+static int cmp_name(const void *a, const void *b)
+{
+	return strcmp(((const struct iface_entry *)a)->v.name,
+		      ((const struct iface_entry *)b)->v.name);
+}
+
+/* 1 and the entry when name is an interface of inst, 0 when not. */
+static int iface_find(const struct hadp_inst *inst, const char *name,
+		      struct iface_entry *found)
+{
+	struct iface_entry *e;
+	size_t i, n;
+	int err;
+
+	err = iface_list(inst, &e, &n);
+	if (err)
+		return err;
+	for (i = 0; i < n; i++)
+		if (!strcmp(e[i].v.name, name))
+			break;
+	if (i < n)
+		*found = e[i];
+	free(e);
+	return i < n;
+}
+
+static void host_keys(const struct hadp_iface *ifc,
+		      struct hadp_route4_key *k4, struct hadp_route6_key *k6)
+{
+	memset(k4, 0, sizeof(*k4));
+	memset(k6, 0, sizeof(*k6));
+	k4->prefixlen = 32 + 32;
+	k4->vni = ifc->vni;
+	k4->addr = ifc->ipv4;
+	k6->prefixlen = 32 + 128;
+	k6->vni = ifc->vni;
+	memcpy(k6->addr, ifc->ipv6, 16);
+}
+
+/* Refuse what would clash with inst's configuration. */
+static int iface_conflicts(struct hadp_inst *inst, const struct hadp_iface *n,
+			   const struct hadp_link *dev)
+{
+	struct hadp_ifindex key = { dev->ifindex };
+	struct hadp_underlay_key ul;
+	struct hadp_route4_key k4;
+	struct hadp_route6_key k6;
+	struct hadp_index zero = { 0 };
+	struct hadp_config cfg;
+	struct hadp_uplink up;
+	struct iface_entry e;
+	char a[INET6_ADDRSTRLEN];
+	int err;
+
+	err = iface_find(inst, n->name, &e);
+	if (err > 0)
+		hadp_err("iface %s exists (instance %s)", n->name, inst->name);
+	if (err)
+		return err < 0 ? err : -EEXIST;
+	if (!hadp_map_lookup(&inst->maps[HADP_MAP_IFACES], &key, &e.v)) {
+		e.v.name[HADP_NAME_LEN - 1] = '\0';
+		hadp_err("dev %s is already iface %s (instance %s)", dev->name,
+			 e.v.name, inst->name);
+		return -EEXIST;
+	}
+	if (!hadp_map_lookup(&inst->maps[HADP_MAP_UPLINK], &zero, &up) &&
+	    up.ifindex == (__u32)dev->ifindex) {
+		hadp_err("dev %s is the uplink (instance %s)", dev->name,
+			 inst->name);
+		return -EEXIST;
+	}
+	memcpy(ul.addr, n->underlay, 16);
+	if (hadp_map_has_key(&inst->maps[HADP_MAP_UNDERLAY], &ul) == 1) {
+		hadp_err("underlay %s is already in use (instance %s)",
+			 fmt_ipv6(n->underlay, a), inst->name);
+		return -EEXIST;
+	}
+	host_keys(n, &k4, &k6);
+	if ((n->flags & HADP_IFACE_IPV4) &&
+	    hadp_map_has_key(&inst->maps[HADP_MAP_ROUTES4], &k4) == 1) {
+		hadp_err("ipv4 %s is already routed in vni %u (instance %s)",
+			 fmt_ipv4(n->ipv4, a), n->vni, inst->name);
+		return -EEXIST;
+	}
+	if ((n->flags & HADP_IFACE_IPV6) &&
+	    hadp_map_has_key(&inst->maps[HADP_MAP_ROUTES6], &k6) == 1) {
+		hadp_err("ipv6 %s is already routed in vni %u (instance %s)",
+			 fmt_ipv6(n->ipv6, a), n->vni, inst->name);
+		return -EEXIST;
+	}
+	err = hadp_map_lookup(&inst->maps[HADP_MAP_CONFIG], &zero, &cfg);
+	if (err) {
+		hadp_err("reading config: %s", strerror(-err));
+		return err;
+	}
+	if (((n->flags & HADP_IFACE_IPV4) && n->ipv4 == cfg.gw4) ||
+	    ((n->flags & HADP_IFACE_IPV6) && !memcmp(n->ipv6, cfg.gw6, 16))) {
+		hadp_err("the VM's address is the virtual gateway's");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int iface_write(struct hadp_txn *t, struct hadp_inst *inst,
+		       const struct hadp_iface *n, __u32 ifindex)
+{
+	struct hadp_underlay ulv = { .kind = HADP_UL_IFACE, .ifindex = ifindex };
+	struct hadp_route rt = { .type = HADP_ROUTE_LOCAL, .ifindex = ifindex,
+				 .target_vni = n->vni };
+	struct hadp_ifindex key = { ifindex };
+	struct hadp_underlay_key ul;
+	struct hadp_route4_key k4;
+	struct hadp_route6_key k6;
+	void *zero;
+	int err;
+
+	memcpy(ul.addr, n->underlay, 16);
+	host_keys(n, &k4, &k6);
+	zero = hadp_map_zero_value(&inst->maps[HADP_MAP_STATS]);
+	if (!zero)
+		return -ENOMEM;
+	/* Counters first: the datapath counts into them from the start. */
+	err = hadp_txn_update(t, &inst->maps[HADP_MAP_STATS], &key, zero,
+			      BPF_ANY);
+	free(zero);
+	err = err ?: hadp_txn_update(t, &inst->maps[HADP_MAP_IFACES], &key, n,
+				     BPF_NOEXIST);
+	err = err ?: hadp_txn_update(t, &inst->maps[HADP_MAP_UNDERLAY], &ul,
+				     &ulv, BPF_NOEXIST);
+	if (!err && (n->flags & HADP_IFACE_IPV4))
+		err = hadp_txn_update(t, &inst->maps[HADP_MAP_ROUTES4], &k4,
+				      &rt, BPF_NOEXIST);
+	if (!err && (n->flags & HADP_IFACE_IPV6))
+		err = hadp_txn_update(t, &inst->maps[HADP_MAP_ROUTES6], &k6,
+				      &rt, BPF_NOEXIST);
+	if (err == -EEXIST)
+		hadp_err("iface %s: an entry appeared meanwhile (instance %s)",
+			 n->name, inst->name);
+	return err;
+}
+
+static int iface_add(struct cli *c, int argc, char **argv)
+{
+	static const char *const keys[] = {
+		"dev", "vni", "mac", "ipv4", "ipv6", "underlay",
+	};
+	enum { DEV, VNI, MAC, IPV4, IPV6, UNDERLAY };
+	struct hadp_txn t = HADP_TXN_INIT;
+	struct hadp_iface n = {};
+	const char *v[ARRAY_SIZE(keys)];
+	struct hadp_link dev;
+	int i, err;
+
+	if (argc < 1)
+		return cli_missing("NAME");
+	if (parse_name("iface name", argv[0]) ||
+	    cli_kv(argc - 1, argv + 1, keys, ARRAY_SIZE(keys), v))
+		return -EINVAL;
+	strcpy(n.name, argv[0]);
+	if (!v[DEV])
+		return cli_missing("dev");
+	if (!v[VNI])
+		return cli_missing("vni");
+	if (!v[UNDERLAY])
+		return cli_missing("underlay");
+	if (!v[IPV4] && !v[IPV6])
+		return cli_missing("ipv4\" or \"ipv6");
+	if (parse_vni("vni", v[VNI], &n.vni) ||
+	    parse_ipv6_host("underlay", v[UNDERLAY], n.underlay) ||
+	    (v[MAC] && parse_mac("mac", v[MAC], n.mac)) ||
+	    (v[IPV4] && parse_ipv4_host("ipv4", v[IPV4], &n.ipv4)) ||
+	    (v[IPV6] && parse_ipv6_host("ipv6", v[IPV6], n.ipv6)))
+		return -EINVAL;
+	n.flags = (v[IPV4] ? HADP_IFACE_IPV4 : 0) |
+		  (v[IPV6] ? HADP_IFACE_IPV6 : 0);
+	if (v[MAC]) {
+		n.flags |= HADP_IFACE_MAC_STATIC;
+		n.mac_state = HADP_MAC_KNOWN;
+	}
+	err = hadp_link_get(v[DEV], 0, &dev);
+	if (err)
+		return err;
+	if (!dev.has_mac) {
+		hadp_err("invalid dev \"%s\": not an Ethernet device", v[DEV]);
+		return -EINVAL;
+	}
+	memcpy(n.dev_mac, dev.mac, 6);
+
+	err = cli_open_write(c);
+	for (i = 0; !err && i < c->n; i++)
+		err = iface_conflicts(&c->insts[i], &n, &dev);
+	if (err)
+		return err;
+	err = hadp_root_check_attach(&c->host, dev.ifindex, HADP_KIND_VM);
+	if (err)
+		return err;
+	for (i = 0; !err && i < c->n; i++)
+		err = iface_write(&t, &c->insts[i], &n, dev.ifindex);
+	/* Maps first, then the root: the program finds its interface. */
+	err = err ?: hadp_root_attach(&c->host, dev.ifindex, HADP_KIND_VM);
+	if (err)
+		hadp_txn_rollback(&t);
+	else
+		hadp_txn_commit(&t);
+	return err;
+}
+
+static int iface_unwrite(struct hadp_txn *t, struct hadp_inst *inst,
+			 const struct iface_entry *e)
+{
+	struct hadp_ifindex key = { e->ifindex };
+	struct hadp_underlay_key ul;
+	struct hadp_route4_key k4;
+	struct hadp_route6_key k6;
+	int err;
+
+	memcpy(ul.addr, e->v.underlay, 16);
+	host_keys(&e->v, &k4, &k6);
+	err = hadp_txn_delete(t, &inst->maps[HADP_MAP_UNDERLAY], &ul);
+	if (!err && (e->v.flags & HADP_IFACE_IPV4))
+		err = hadp_txn_delete(t, &inst->maps[HADP_MAP_ROUTES4], &k4);
+	if (!err && (e->v.flags & HADP_IFACE_IPV6))
+		err = hadp_txn_delete(t, &inst->maps[HADP_MAP_ROUTES6], &k6);
+	err = err ?: hadp_txn_delete(t, &inst->maps[HADP_MAP_IFACES], &key);
+	err = err ?: hadp_txn_delete(t, &inst->maps[HADP_MAP_STATS], &key);
+	/* Whatever is missing already is as good as deleted. */
+	return err == -ENOENT ? 0 : err;
+}
+
+static int iface_del(struct cli *c, int argc, char **argv)
+{
+	struct hadp_txn t = HADP_TXN_INIT;
+	struct iface_entry e;
+	int i, found = 0, err;
+	__u32 ifindex = 0;
+
+	if (argc < 1)
+		return cli_missing("NAME");
+	if (argc > 1) {
+		hadp_err("unknown argument \"%s\"", argv[1]);
+		return -EINVAL;
+	}
+	if (parse_name("iface name", argv[0]))
+		return -EINVAL;
+	err = cli_open_write(c);
+	for (i = 0; !err && i < c->n; i++) {
+		err = iface_find(&c->insts[i], argv[0], &e);
+		if (err <= 0)
+			continue;
+		found++;
+		ifindex = e.ifindex;
+		err = iface_unwrite(&t, &c->insts[i], &e);
+	}
+	if (!err && !found) {
+		hadp_err("iface %s not found", argv[0]);
+		err = -ENOENT;
+	}
+	if (err) {
+		hadp_txn_rollback(&t);
+		return err;
+	}
+	hadp_txn_commit(&t);
+	/* Another instance may still carry it (-I): then the root stays. */
+	err = ifindex_in_use(c, ifindex, false);
+	if (err == 0)
+		err = hadp_root_detach(&c->host, ifindex, HADP_KIND_VM);
+	return err < 0 ? err : 0;
+}
+
+static int iface_print(struct cli *c, const struct hadp_inst *inst,
+		       const struct iface_entry *e)
+{
+	char a[INET6_ADDRSTRLEN], dev[IF_NAMESIZE] = "";
+	const struct hadp_iface *v = &e->v;
+
+	if_indextoname(e->ifindex, dev);
+	open_object(NULL);
+	print_string("name", "%s:", v->name);
+	print_string("dev", " dev %s", dev);
+	print_uint("ifindex", " ifindex %llu", e->ifindex);
+	print_uint("vni", " vni %llu", v->vni);
+	print_text("\n   ");
+	print_string("mac", " mac %s", fmt_mac(v->mac, a));
+	print_string("mac_state", " %s", hadp_iface_mac_name(v));
+	if (v->flags & HADP_IFACE_IPV4)
+		print_string("ipv4", " ipv4 %s", fmt_ipv4(v->ipv4, a));
+	if (v->flags & HADP_IFACE_IPV6)
+		print_string("ipv6", " ipv6 %s", fmt_ipv6(v->ipv6, a));
+	print_string("underlay", " underlay %s", fmt_ipv6(v->underlay, a));
+	if (c->stats && print_ifstats(inst, e->ifindex))
+		return -EIO;
+	print_nl();
+	close_object();
+	return 0;
+}
+
+static int iface_show(struct cli *c, int argc, char **argv)
+{
+	struct iface_entry *e = NULL;
+	size_t i, n;
+	int err, shown = 0;
+
+	if (argc > 1) {
+		hadp_err("unknown argument \"%s\"", argv[1]);
+		return -EINVAL;
+	}
+	if (argc && parse_name("iface name", argv[0]))
+		return -EINVAL;
+	err = cli_open_show(c);
+	err = err ?: iface_list(&c->insts[0], &e, &n);
+	if (err)
+		return err;
+	qsort(e, n, sizeof(*e), cmp_name);
+	open_array(NULL);
+	for (i = 0; i < n && !err; i++) {
+		if (argc && strcmp(e[i].v.name, argv[0]))
+			continue;
+		err = iface_print(c, &c->insts[0], &e[i]);
+		shown++;
+	}
+	close_array();
+	free(e);
+	if (!err && argc && !shown) {
+		hadp_err("iface %s not found", argv[0]);
+		err = -ENOENT;
+	}
+	return err;
+}
+
+int do_iface(struct cli *c, int argc, char **argv)
+{
+	if (argc < 1 || !strcmp(argv[0], "show"))
+		return iface_show(c, argc ? argc - 1 : 0, argv + 1);
+	if (!strcmp(argv[0], "add"))
+		return iface_add(c, argc - 1, argv + 1);
+	if (!strcmp(argv[0], "del"))
+		return iface_del(c, argc - 1, argv + 1);
+	return cli_usage_error("iface", argv[0]);
+}

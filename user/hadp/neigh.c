@@ -1,0 +1,185 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/* hadp neigh: the Ethernet next hops of underlay addresses, copied from the
+ * kernel's neighbour table until the agent follows its events. */
+#include <errno.h>
+#include <net/if.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <bpf/bpf.h>
+
+#include "hadp.h"
+#include "names.h"
+#include "nl.h"
+#include "parse.h"
+#include "print.h"
+#include "util.h"
+
+static void neigh_print_body(const struct hadp_neigh *n)
+{
+	char a[INET6_ADDRSTRLEN], dev[IF_NAMESIZE] = "";
+
+	print_string("gateway", " gateway %s", fmt_ipv6(n->gateway, a));
+	/* No route to the next hop: no device either. */
+	if (n->ifindex) {
+		if_indextoname(n->ifindex, dev);
+		print_string("dev", " dev %s", dev);
+		print_uint("ifindex", NULL, n->ifindex);
+	}
+	print_string("lladdr", " lladdr %s", fmt_mac(n->mac, a));
+	print_string("state", " %s", hadp_neigh_state_name(n->state));
+}
+
+static bool neigh_same(const struct hadp_neigh *a, const struct hadp_neigh *b)
+{
+	return a->state == b->state && a->ifindex == b->ifindex &&
+	       !memcmp(a->mac, b->mac, 6) && !memcmp(a->gateway, b->gateway, 16);
+}
+
+/* One resolution per address, however many instances hold it. */
+struct resolved {
+	struct hadp_neigh_key key;
+	struct hadp_neigh val;
+};
+
+static int resolve_cached(struct resolved **cache, size_t *n,
+			  const struct hadp_neigh_key *key,
+			  struct hadp_neigh *out)
+{
+	struct resolved *r;
+	size_t i;
+	int err;
+
+	for (i = 0; i < *n; i++) {
+		if (!memcmp(&(*cache)[i].key, key, sizeof(*key))) {
+			*out = (*cache)[i].val;
+			return 0;
+		}
+	}
+	err = hadp_neigh_resolve(key->addr, out, 1000);
+	if (err)
+		return err;
+	r = realloc(*cache, (*n + 1) * sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	r[*n].key = *key;
+	r[*n].val = *out;
+	*cache = r;
+	(*n)++;
+	return 0;
+}
+
+static void report(const struct hadp_inst *inst,
+		   const struct hadp_neigh_key *key,
+		   const struct hadp_neigh *old, const struct hadp_neigh *new)
+{
+	char a[INET6_ADDRSTRLEN];
+
+	open_object(NULL);
+	print_string("instance", "instance %s:", inst->name);
+	print_string("addr", " %s", fmt_ipv6(key->addr, a));
+	neigh_print_body(new);
+	print_string("old_lladdr", " (was %s", fmt_mac(old->mac, a));
+	print_string("old_state", " %s)", hadp_neigh_state_name(old->state));
+	print_nl();
+	close_object();
+}
+
+int neigh_refresh(struct cli *c, struct hadp_txn *t, bool print)
+{
+	struct resolved *cache = NULL;
+	struct hadp_neigh_key *keys;
+	struct hadp_neigh old, new;
+	size_t ncache = 0, i, n;
+	int k, err = 0;
+
+	if (print)
+		open_array(NULL);
+	for (k = 0; k < c->n && !err; k++) {
+		const struct hadp_map *m = &c->insts[k].maps[HADP_MAP_NEIGHS];
+
+		err = hadp_map_keys(m, (void **)&keys, &n);
+		if (err)
+			break;
+		for (i = 0; i < n && !err; i++) {
+			if (hadp_map_lookup(m, &keys[i], &old))
+				continue;
+			err = resolve_cached(&cache, &ncache, &keys[i], &new);
+			if (err || neigh_same(&old, &new))
+				continue;
+			err = hadp_txn_update(t, m, &keys[i], &new, BPF_EXIST);
+			/* Deleted meanwhile by a route del: nothing to do. */
+			if (err == -ENOENT)
+				err = 0;
+			else if (!err && print)
+				report(&c->insts[k], &keys[i], &old, &new);
+		}
+		free(keys);
+	}
+	if (print)
+		close_array();
+	free(cache);
+	return err;
+}
+
+static int neigh_sync(struct cli *c, int argc, char **argv)
+{
+	struct hadp_txn t = HADP_TXN_INIT;
+	int err;
+
+	if (argc) {
+		hadp_err("unknown argument \"%s\"", argv[0]);
+		return -EINVAL;
+	}
+	err = cli_open_write(c);
+	err = err ?: neigh_refresh(c, &t, true);
+	if (err)
+		hadp_txn_rollback(&t);
+	else
+		hadp_txn_commit(&t);
+	return err;
+}
+
+static int neigh_show(struct cli *c, int argc, char **argv)
+{
+	const struct hadp_map *m;
+	struct hadp_neigh_key *keys;
+	struct hadp_neigh v;
+	char a[INET6_ADDRSTRLEN];
+	size_t i, n;
+	int err;
+
+	if (argc) {
+		hadp_err("unknown argument \"%s\"", argv[0]);
+		return -EINVAL;
+	}
+	err = cli_open_show(c);
+	if (err)
+		return err;
+	m = &c->insts[0].maps[HADP_MAP_NEIGHS];
+	err = hadp_map_keys(m, (void **)&keys, &n);
+	if (err)
+		return err;
+	open_array(NULL);
+	for (i = 0; i < n; i++) {
+		if (hadp_map_lookup(m, &keys[i], &v))
+			continue;
+		open_object(NULL);
+		print_string("addr", "%s", fmt_ipv6(keys[i].addr, a));
+		neigh_print_body(&v);
+		print_nl();
+		close_object();
+	}
+	close_array();
+	free(keys);
+	return 0;
+}
+
+int do_neigh(struct cli *c, int argc, char **argv)
+{
+	if (argc < 1 || !strcmp(argv[0], "show"))
+		return neigh_show(c, argc ? argc - 1 : 0, argv + 1);
+	if (!strcmp(argv[0], "sync"))
+		return neigh_sync(c, argc - 1, argv + 1);
+	return cli_usage_error("neigh", argv[0]);
+}

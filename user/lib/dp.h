@@ -1,0 +1,140 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The datapath objects under <bpffs>/hadp/: the per-host root (_root/) and
+ * the instances (<name>/). Pin names are the map names of bpf/, plus
+ * _root/root_vm, _root/root_uplink, <name>/prog_vm and <name>/prog_uplink.
+ *
+ * Whoever creates, upgrades or removes the root, loads or unloads an
+ * instance, or writes configuration holds the host lock: flock(LOCK_EX)
+ * on the directory <bpffs>/hadp itself, so it exists before anything is
+ * created under it and two processes never race.
+ */
+#ifndef HADP_DP_H
+#define HADP_DP_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <linux/types.h>
+
+#include "hadp/maps.h"
+#include "bpfmap.h"
+
+#define HADP_BPFFS_ENV		"HADP_BPFFS"
+#define HADP_BPFFS_DEFAULT	"/sys/fs/bpf"
+
+enum hadp_root_map {
+	HADP_ROOT_PROGS,
+	HADP_ROOT_ACTIVE,
+	HADP_ROOT_INSTANCES,
+	HADP_ROOT_STATS,
+	HADP_ROOT_MAP_MAX,
+};
+
+enum hadp_map_id {
+	HADP_MAP_IFACES,
+	HADP_MAP_UNDERLAY,
+	HADP_MAP_ROUTES4,
+	HADP_MAP_ROUTES6,
+	HADP_MAP_NEIGHS,
+	HADP_MAP_UPLINK,
+	HADP_MAP_CONFIG,
+	HADP_MAP_RATELIMIT,
+	HADP_MAP_STATS,
+	HADP_MAP_EVENTS,
+	HADP_MAP_MAX,
+};
+
+extern const char *const hadp_root_map_names[HADP_ROOT_MAP_MAX];
+extern const char *const hadp_map_names[HADP_MAP_MAX];
+
+struct hadp_host {
+	char dir[PATH_MAX - 64];	/* <bpffs>/hadp; room for names */
+	int dir_fd;			/* the lock */
+	bool locked;
+	bool root_open;
+	struct hadp_map root[HADP_ROOT_MAP_MAX];
+	int root_prog[HADP_KIND_MAX];	/* fds of root_vm, root_uplink */
+	__u32 root_prog_id[HADP_KIND_MAX];
+};
+
+struct hadp_inst {
+	char name[HADP_NAME_LEN];
+	__u32 index;
+	struct hadp_map maps[HADP_MAP_MAX];
+};
+
+struct hadp_load_opts {
+	__u32 ifaces;		/* table sizes; 0 keeps bpf/'s default */
+	__u32 routes;		/* routes4 and routes6 each */
+	__u32 neighs;
+	__be32 gw4;
+	__u8 gw6[16];
+};
+
+/* --bpffs, else $HADP_BPFFS, else /sys/fs/bpf. */
+int hadp_bpffs_resolve(const char *opt, char *buf, size_t len);
+
+/* Nothing open: what hadp_host_close() can always be called on. */
+void hadp_host_init(struct hadp_host *h);
+/* Check bpffs is a bpf filesystem and open <bpffs>/hadp, creating it when
+ * create is set; without create, silent -ENOENT when it is missing. */
+int hadp_host_open(struct hadp_host *h, const char *bpffs, bool create);
+int hadp_host_lock(struct hadp_host *h);
+/* Closes everything, which also drops the lock. */
+void hadp_host_close(struct hadp_host *h);
+
+/* Root: open the pins (silent -ENOENT when there is no root), create
+ * (needs the lock), or both. */
+int hadp_root_open(struct hadp_host *h);
+int hadp_root_create(struct hadp_host *h);
+int hadp_root_ensure(struct hadp_host *h);
+/* Load a new root on the pinned maps and swap it in, with
+ * XDP_FLAGS_REPLACE, on every device of this netns running the old one;
+ * then re-pin. On failure devices already swapped are swapped back. */
+int hadp_root_upgrade(struct hadp_host *h, unsigned int *nr_devices);
+/* Detach the root from every device of this netns and unpin it. */
+int hadp_root_remove(struct hadp_host *h);
+
+int hadp_active_get(struct hadp_host *h, __u32 *index);
+int hadp_active_set(struct hadp_host *h, __u32 index);
+/* Program id in a slot of the program array, 0 when empty. */
+int hadp_slot_get(struct hadp_host *h, __u32 slot, __u32 *prog_id);
+int hadp_root_stats_get(struct hadp_host *h, struct hadp_root_stats *s);
+
+/* Would attaching the root of this kind to ifindex work? 0 when nothing
+ * or the same root program is attached; otherwise -EBUSY with a message
+ * naming the program that is there. */
+int hadp_root_check_attach(struct hadp_host *h, int ifindex,
+			   enum hadp_prog_kind kind);
+int hadp_root_attach(struct hadp_host *h, int ifindex,
+		     enum hadp_prog_kind kind);
+/* Detach only if this kind of root is what is attached; 0 otherwise. */
+int hadp_root_detach(struct hadp_host *h, int ifindex,
+		     enum hadp_prog_kind kind);
+/* The kind of root attached to ifindex, or -1. */
+int hadp_root_attached(struct hadp_host *h, int ifindex);
+
+/* Instances, named in the root's "instances" map (index -> name). */
+int hadp_inst_find(struct hadp_host *h, const char *name, __u32 *index);
+int hadp_inst_name(struct hadp_host *h, __u32 index,
+		   char name[HADP_NAME_LEN]);
+void hadp_load_opts_init(struct hadp_load_opts *o);
+/* Needs the lock; creates the root if there is none. The new instance
+ * becomes active when none is: until the HA agent exists and owns the
+ * active entry, that is what makes a single instance carry traffic. */
+int hadp_inst_load(struct hadp_host *h, const char *name,
+		   const struct hadp_load_opts *o, __u32 *index);
+/* Needs the lock. An active instance hands over to the lowest other
+ * loaded one, or to none; the last one takes the root with it. */
+int hadp_inst_unload(struct hadp_host *h, const char *name);
+
+int hadp_inst_open(struct hadp_host *h, __u32 index, struct hadp_inst *i);
+void hadp_inst_close(struct hadp_inst *i);
+/* Open one instance by name (only != NULL) or every loaded one, in index
+ * order, into insts[HADP_MAX_INSTANCES]. -ENOENT (reported) when only is
+ * not loaded or none is. */
+int hadp_inst_open_all(struct hadp_host *h, const char *only,
+		       struct hadp_inst *insts, int *n);
+void hadp_inst_close_all(struct hadp_inst *insts, int n);
+
+#endif /* HADP_DP_H */

@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * What the control plane asks the kernel over rtnetlink (libmnl): devices,
+ * the route to an underlay address, and the next hop's neighbour entry.
+ * Kernel refusals are reported with the netlink extended ack message.
+ */
+#ifndef HADP_NL_H
+#define HADP_NL_H
+
+#include <net/if.h>
+#include <stdbool.h>
+#include <linux/types.h>
+
+#include "hadp/maps.h"
+
+struct hadp_link {
+	int ifindex;
+	char name[IF_NAMESIZE];
+	__u8 mac[6];
+	bool has_mac;		/* a 6-byte hardware address */
+	__u32 mtu;
+};
+
+/* By name (ifindex 0) or by ifindex (name NULL). -ENODEV reported as
+ * "device X does not exist". */
+int hadp_link_get(const char *name, int ifindex, struct hadp_link *l);
+
+/* The kernel's route to dst: gateway (dst itself when on-link) and the
+ * device. -ENETUNREACH silently when there is none. */
+int hadp_route_get6(const __u8 dst[16], __u8 gw[16], int *oif);
+
+/* The neighbour entry of addr on ifindex: mac valid when the state says
+ * the kernel has one. -ENOENT silently when there is no entry. */
+int hadp_neigh_get6(int ifindex, const __u8 addr[16], __u8 mac[6],
+		    __u16 *nud_state, bool *valid);
+/* Create a managed entry (ip neigh add ADDR dev DEV managed): the kernel
+ * then keeps it resolved by itself. An existing entry is left alone. */
+int hadp_neigh_add_managed6(int ifindex, const __u8 addr[16]);
+
+/*
+ * Fill a "neighs" value for the underlay next hop addr: route lookup,
+ * the gateway's entry (created managed when missing), and up to
+ * timeout_ms of polling for it to resolve. Unresolved or unroutable:
+ * 0 with state HADP_NEIGH_INCOMPLETE and a warning.
+ */
+int hadp_neigh_resolve(const __u8 addr[16], struct hadp_neigh *n,
+		       unsigned int timeout_ms);
+
+#endif /* HADP_NL_H */
