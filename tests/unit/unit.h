@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+#ifndef HADP_UNIT_H
+#define HADP_UNIT_H
+
+#include <check.h>
+
+Suite *parse_suite(void);
+Suite *print_suite(void);
+Suite *maps_suite(void);
+Suite *dp_suite(void);
+
+/* The last message libhadp reported and how many there were since
+ * log_capture() started capturing. */
+void log_capture(void);
+extern char log_last[1024];
+extern int log_count;
+
+#endif /* HADP_UNIT_H */
