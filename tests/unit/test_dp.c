@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /*
- * The datapath objects on a private bpffs (mounted on a temporary
- * directory per test) and, for attachments, in a private network
- * namespace: Check forks every test, so neither outlives it.
+ * The datapath objects on a bpffs of their own and, for attachments, in a
+ * network namespace of their own. Check forks every test; each one mounts
+ * its bpffs in a private mount namespace, so that the mount (and all it
+ * pins) goes with the test's process even when an assertion ends it
+ * before any teardown can run.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -28,9 +30,22 @@
 static char fs[] = "/tmp/hadp-unit-XXXXXX";
 static struct hadp_host h;
 
-static void setup(void)
+/* In the parent, once. */
+static void make_dir(void)
 {
 	ck_assert_ptr_nonnull(mkdtemp(fs));
+}
+
+static void remove_dir(void)
+{
+	rmdir(fs);
+}
+
+/* In each test's process. */
+static void setup(void)
+{
+	ck_assert_int_eq(unshare(CLONE_NEWNS), 0);
+	ck_assert_int_eq(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), 0);
 	ck_assert_msg(!mount("bpf", fs, "bpf", 0, NULL), "mount: %s",
 		      strerror(errno));
 	ck_assert_int_eq(hadp_host_open(&h, fs, true), 0);
@@ -40,8 +55,6 @@ static void setup(void)
 static void teardown(void)
 {
 	hadp_host_close(&h);
-	umount2(fs, MNT_DETACH);
-	rmdir(fs);
 }
 
 static bool pinned(const char *rel)
@@ -299,6 +312,7 @@ Suite *dp_suite(void)
 	Suite *s = suite_create("dp");
 	TCase *tc = tcase_create("dp");
 
+	tcase_add_unchecked_fixture(tc, make_dir, remove_dir);
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_bpffs_resolve);
