@@ -242,8 +242,10 @@ int main(int argc, char **argv)
 
 	hadp_host_init(&c.host);
 	hadp_libs_log_init();
-	/* "+": options end at the object, as in ip(8). */
-	while ((opt = getopt_long(argc, argv, "+jpsI:h", longopts,
+	/* "+": options end at the object, as in ip(8); ":": we word the
+	 * errors, on one line like every other bad argument. */
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "+:jpsI:h", longopts,
 				  NULL)) != -1) {
 		switch (opt) {
 		case 'j':
@@ -266,8 +268,11 @@ int main(int argc, char **argv)
 		case 'h':
 			usage(stdout);
 			return 0;
+		case ':':
+			hadp_err("missing value for \"%s\"", argv[optind - 1]);
+			return 1;
 		default:
-			/* getopt already said which option, on one line. */
+			hadp_err("unknown option \"%s\"", argv[optind - 1]);
 			return 1;
 		}
 	}

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: BSD-2-Clause
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -49,6 +50,7 @@ int hadp_map_from_fd(int fd, struct hadp_map *m)
 			      hadp_possible_cpus();
 	m->max_entries = info.max_entries;
 	m->id = info.id;
+	snprintf(m->name, sizeof(m->name), "%s", info.name);
 	return 0;
 }
 
@@ -107,7 +109,7 @@ int hadp_map_keys(const struct hadp_map *m, void **keys, size_t *n)
 			if (errno == ENOENT)
 				break;
 			err = -errno;
-			hadp_err("walking map %u: %s", m->id, strerror(-err));
+			hadp_err("walking %s: %s", m->name, strerror(-err));
 			goto err;
 		}
 		cnt++;

@@ -18,6 +18,7 @@ struct hadp_map {
 	__u32 buf_size;		/* what a lookup writes: all CPUs' values */
 	__u32 max_entries;
 	__u32 id;
+	char name[16];		/* the kernel's name: "ifaces", "stats" */
 };
 
 /* Open by path (silent on -ENOENT) or adopt an fd (the map takes it). */

@@ -89,7 +89,11 @@ fail:
 	if ((err == -EEXIST && flags == BPF_NOEXIST) ||
 	    (err == -ENOENT && flags == BPF_EXIST))
 		goto out;
-	hadp_err("updating map %u: %s", m->id, strerror(-err));
+	if (err == -E2BIG)
+		hadp_err("%s is full (%u entries; hadp dp load sizes it)",
+			 m->name, m->max_entries);
+	else
+		hadp_err("updating %s: %s", m->name, strerror(-err));
 out:
 	free(old);
 	return err;
@@ -118,7 +122,7 @@ int hadp_txn_delete(struct hadp_txn *t, const struct hadp_map *m,
 		free(t->ops[t->n].key);
 		free(t->ops[t->n].old);
 		if (err != -ENOENT)
-			hadp_err("deleting from map %u: %s", m->id,
+			hadp_err("deleting from %s: %s", m->name,
 				 strerror(-err));
 	}
 out:
@@ -153,7 +157,7 @@ void hadp_txn_rollback(struct hadp_txn *t)
 		else
 			err = bpf_map_delete_elem(op->map->fd, op->key);
 		if (err && !(errno == ENOENT && !op->old))
-			hadp_err("rollback of map %u failed: %s", op->map->id,
+			hadp_err("rollback of %s failed: %s", op->map->name,
 				 strerror(errno));
 	}
 	txn_free(t);
