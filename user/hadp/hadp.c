@@ -272,7 +272,11 @@ int main(int argc, char **argv)
 			hadp_err("missing value for \"%s\"", argv[optind - 1]);
 			return 1;
 		default:
-			hadp_err("unknown option \"%s\"", argv[optind - 1]);
+			if (optopt)
+				hadp_err("unknown option \"-%c\"", optopt);
+			else
+				hadp_err("unknown option \"%s\"",
+					 argv[optind - 1]);
 			return 1;
 		}
 	}

@@ -115,17 +115,25 @@ int hadp_root_attach(struct hadp_host *h, int ifindex,
 		     enum hadp_prog_kind kind)
 {
 	char name[IF_NAMESIZE];
+	__u32 id, mode;
 	int err;
 
+	/* Look first: a refused attach makes libbpf log on its own. */
+	err = xdp_query(ifindex, &id, &mode);
+	if (err)
+		return err;
+	if (id == h->root_prog_id[kind])
+		return 0;
+	if (id)
+		return hadp_root_check_attach(h, ifindex, kind);
 	err = bpf_xdp_attach(ifindex, h->root_prog[kind],
 			     XDP_FLAGS_UPDATE_IF_NOEXIST, NULL);
-	if (!err)
-		return 0;
-	/* Something is there: fine if it is this very root, else say what. */
+	/* Someone attached meanwhile: say who. */
 	if (err == -EBUSY || err == -EEXIST)
 		return hadp_root_check_attach(h, ifindex, kind);
-	hadp_err("attaching %s to %s: %s", hadp_root_prog_names[kind],
-		 ifname(ifindex, name), strerror(-err));
+	if (err)
+		hadp_err("attaching %s to %s: %s", hadp_root_prog_names[kind],
+			 ifname(ifindex, name), strerror(-err));
 	return err;
 }
 

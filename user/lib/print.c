@@ -28,6 +28,12 @@ bool print_is_json(void)
 	return P.json;
 }
 
+/* Inside an array values have no key; inside an object they need one. */
+static bool json_skip(const char *key)
+{
+	return !key && !(P.depth && P.kind[P.depth - 1] == '[');
+}
+
 static void indent(void)
 {
 	int i;
@@ -120,7 +126,7 @@ void close_array(void)
 void print_string(const char *key, const char *fmt, const char *value)
 {
 	if (P.json) {
-		if (!key)
+		if (json_skip(key))
 			return;
 		json_member(key);
 		json_str(value);
@@ -132,7 +138,7 @@ void print_string(const char *key, const char *fmt, const char *value)
 void print_uint(const char *key, const char *fmt, __u64 value)
 {
 	if (P.json) {
-		if (!key)
+		if (json_skip(key))
 			return;
 		json_member(key);
 		fprintf(P.f, "%llu", (unsigned long long)value);
@@ -144,7 +150,7 @@ void print_uint(const char *key, const char *fmt, __u64 value)
 void print_bool(const char *key, const char *fmt, bool value)
 {
 	if (P.json) {
-		if (!key)
+		if (json_skip(key))
 			return;
 		json_member(key);
 		fputs(value ? "true" : "false", P.f);

@@ -4,8 +4,9 @@
  * json_print: every value is printed with both a JSON key and a text
  * format, and the mode picks one. In text mode the containers print
  * nothing; in JSON mode the text formats and print_text()/print_nl() print
- * nothing. A NULL key prints nothing in JSON mode, a NULL format nothing
- * in text mode.
+ * nothing. In JSON mode a value in an array takes no key, and a value
+ * with a NULL key in an object is not printed; in text mode a NULL format
+ * prints nothing.
  */
 #ifndef HADP_PRINT_H
 #define HADP_PRINT_H
