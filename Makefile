@@ -32,7 +32,7 @@ SKELS    := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
 LIB_SRCS := $(wildcard user/lib/*.c)
 LIB_OBJS := $(patsubst user/lib/%.c,$(BUILD)/lib/%.o,$(LIB_SRCS))
 CLI_SRCS := $(wildcard user/hadp/*.c)
-CLI_OBJS := $(patsubst user/hadp/%.c,$(BUILD)/hadp/%.o,$(CLI_SRCS))
+CLI_OBJS := $(patsubst user/hadp/%.c,$(BUILD)/cli/%.o,$(CLI_SRCS))
 
 TEST_BINS := $(BUILD)/tests/unit $(BUILD)/tests/bpf
 
@@ -61,7 +61,7 @@ $(BUILD)/lib/%.o: user/lib/%.c $(wildcard user/lib/*.h) include/hadp/maps.h $(SK
 $(BUILD)/libhadp.a: $(LIB_OBJS)
 	$(AR) rcs $@ $^
 
-$(BUILD)/hadp/%.o: user/hadp/%.c $(wildcard user/hadp/*.h) $(wildcard user/lib/*.h)
+$(BUILD)/cli/%.o: user/hadp/%.c $(wildcard user/hadp/*.h) $(wildcard user/lib/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -c $< -o $@
 

@@ -96,7 +96,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	__uint(max_entries, 1025);
+	__uint(max_entries, 1026);	/* ifaces, the uplink, ifindex 0 */
 	__type(key, struct hadp_ifindex);
 	__type(value, struct hadp_stats);
 } stats SEC(".maps");
