@@ -107,6 +107,12 @@ check_gt() {
 	return 0
 }
 
+# has TEXT REGEX: TEXT matches REGEX (grep -Ei); prints TEXT for the log.
+has() {
+	echo "$1"
+	grep -Eqi -- "$2" <<<"$1"
+}
+
 # Stop the suite: something it needs could not be set up.
 die() {
 	echo "FAIL setup: $*"

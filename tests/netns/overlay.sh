@@ -128,6 +128,20 @@ tx0=$(stat hvB vm2 tx_packets)
 check "vmA1 -> vmB1 still works" ping_ok vmA1 10.0.0.3
 check_eq "nothing was delivered to vmB2 meanwhile" "$(stat hvB vm2 tx_packets)" "$tx0"
 
+# ---- what a router would do -------------------------------------------------
+
+section "spoofing and TTL"
+must n vmA1 ip addr add 10.0.0.99/32 dev eth0
+spoof0=$(stat hvA vm1 drops.spoof_ip)
+check "vmA1 from an address not its own gets nowhere" ping_none vmA1 10.0.0.3 -I 10.0.0.99
+check_gt "hvA vm1 counts it (spoof_ip)" "$(stat hvA vm1 drops.spoof_ip)" "$((spoof0 + 1))"
+must n vmA1 ip addr del 10.0.0.99/32 dev eth0
+out=$(n vmA1 ping -n -c 1 -W 2 -t 1 10.0.0.3 2>&1)
+check "IPv4 TTL 1: time exceeded from the gateway" has "$out" 'From 169.254.0.1 .*Time to live exceeded'
+out=$(n vmA1 ping -n -c 1 -W 2 -t 1 fd10::3 2>&1)
+check "IPv6 hop limit 1: time exceeded from the gateway" has "$out" 'From fe80::1(%eth0)? .*Time exceeded'
+check "TTL 2 reaches vmB1 (the datapath is one hop)" ping_ok vmA1 10.0.0.3 -t 2
+
 # ---- maps and counters --------------------------------------------------------
 
 section "pinned maps and counters"
@@ -147,13 +161,13 @@ for hv in hvA hvB; do
 	hadp_must $hv uplink set dev ul0 mtu 1500
 done
 out=$(n vmA1 ping -n -c 1 -W 2 -Mdo -s 1472 10.0.0.3 2>&1)
-check "IPv4 DF 1500 bytes: frag needed, mtu 1460" grep -Eq 'Frag needed.*mtu = 1460' <<<"$out"
+check "IPv4 DF 1500 bytes: frag needed, mtu 1460" has "$out" 'Frag needed.*mtu = 1460'
 check "vmA1 learned PMTU 1460 for vmB1" route_mtu vmA1 10.0.0.3 1460
 out=$(n vmA1 ping -n -c 1 -W 2 -Mdo -s 1472 10.0.0.3 2>&1)
-check "IPv4 DF 1500 bytes again: message too long" grep -Eqi 'message too long|frag needed' <<<"$out"
+check "IPv4 DF 1500 bytes again: refused locally, mtu 1460" has "$out" 'local error: message too long, mtu=1460'
 check "IPv4 DF 1460 bytes goes through" ping_ok vmA1 10.0.0.3 -Mdo -s 1432
 out=$(n vmA1 ping -n -c 1 -W 2 -Mdo -s 1452 fd10::3 2>&1)
-check "IPv6 1500 bytes: packet too big, mtu 1460" grep -Eqi 'packet too big.*mtu=1460' <<<"$out"
+check "IPv6 1500 bytes: packet too big, mtu 1460" has "$out" 'packet too big.*mtu=1460'
 check "vmA1 learned PMTU 1460 for fd10::3" route_mtu vmA1 fd10::3 1460
 check "IPv6 1460 bytes goes through" ping_ok vmA1 fd10::3 -Mdo -s 1412
 nodf0=$(stat hvB vm1 drops.too_big_no_df)
