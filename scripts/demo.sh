@@ -41,10 +41,7 @@ run() { printf '\033[2m$ %s\033[0m\n' "$*"; "$@"; }
 # ---- build -----------------------------------------------------------------
 
 scripts/install-deps.sh
-if [ ! -x "$HADP" ] || [ -n "$(find bpf user include -newer "$HADP" -print -quit)" ]; then
-	bold "building (make user)"
-	make -s -j"$(nproc)" user
-fi
+make -s -j"$(nproc)" user
 
 # ---- cleanup ---------------------------------------------------------------
 

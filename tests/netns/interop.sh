@@ -101,12 +101,12 @@ check "vmA -> vmK ping IPv4 (hadp encap, End.DX4)" ping_ok vmA 10.0.0.9
 check "vmA -> vmK ping IPv6 (hadp encap, End.DX6)" ping_ok vmA fd10::9
 check "vmK -> vmA ping IPv4 (encap.red, hadp decap)" ping_ok vmK 10.0.0.1
 check "vmK -> vmA ping IPv6 (encap.red, hadp decap)" ping_ok vmK fd10::1
-tx0=$(stat hvA vm1 tx_packets)
+tx0=$(counter hvA vm1 tx_packets)
 check "vmA -> vmK TCP IPv4, payload intact" tcp_xfer vmA vmK 10.0.0.9
 check "vmK -> vmA TCP IPv4, payload intact" tcp_xfer vmK vmA 10.0.0.1
 check "vmA -> vmK TCP IPv6, payload intact" tcp_xfer vmA vmK fd10::9
 check "vmK -> vmA TCP IPv6, payload intact" tcp_xfer vmK vmA fd10::1
-check_gt "hvA delivered the kernel's packets to vm1 (tx_packets)" "$(stat hvA vm1 tx_packets)" "$tx0"
+check_gt "hvA delivered the kernel's packets to vm1 (tx_packets)" "$(counter hvA vm1 tx_packets)" "$tx0"
 
 section "no TCP checksum errors anywhere"
 for x in hvA hvK vmA vmK; do

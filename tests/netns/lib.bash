@@ -336,11 +336,13 @@ csum_errors() {
 
 # ---- counters -------------------------------------------------------------
 
-# stat HV IFACE FIELD: a counter of interface IFACE from `hadp -s -j iface
-# show`, e.g. rx_packets or drops.no_route (jq path below the iface).
-stat() {
-	hadp "$1" -s -j iface show "$2" |
-		jq -r --arg f "$3" '(if type == "array" then .[0] else . end) | .stats | getpath($f | split(".")) // 0'
+# counter HV IFACE FIELD: a counter of interface IFACE from `hadp -s -j
+# iface show`, e.g. rx_packets or drops.no_route (a path below "stats").
+# When it cannot be read it prints an error tagged with a random number, so
+# that two failed reads never compare equal in a check.
+counter() {
+	local v
+	v=$(hadp "$1" -s -j iface show "$2" 2>&1 |
+		jq -r --arg f "$3" '.[0].stats | getpath($f | split("."))' 2>&1)
+	if [[ $v =~ ^[0-9]+$ ]]; then echo "$v"; else echo "unreadable:$3:$RANDOM:$v"; fi
 }
-
-# no_iface_drops HV REASON: a drop counter that belongs to no interface.

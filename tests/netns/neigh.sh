@@ -104,9 +104,9 @@ check "vmB -> vmA TCP IPv6 works again" tcp_xfer vmB vmA fd10::1
 section "a next hop without a neighbour"
 check "route to a next hop behind an unresolvable gateway is accepted" \
 	hadp hvA route add 10.0.9.9/32 vni 100 via fd00:9::1
-nn0=$(stat hvA vm1 drops.no_neigh)
+nn0=$(counter hvA vm1 drops.no_neigh)
 check "vmA -> 10.0.9.9 gets nowhere" ping_none vmA 10.0.9.9
-check_gt "hvA vm1 counts it (no_neigh)" "$(stat hvA vm1 drops.no_neigh)" "$((nn0 + 1))"
+check_gt "hvA vm1 counts it (no_neigh)" "$(counter hvA vm1 drops.no_neigh)" "$((nn0 + 1))"
 check "hadp neigh show marks it incomplete" shows hvA 'incomplete' neigh show
 check "other traffic is unaffected" ping_ok vmA 10.0.0.2
 

@@ -93,12 +93,12 @@ check "vmA2 -> vmA1 TCP IPv6, payload intact" tcp_xfer vmA2 vmA1 fd10::1
 # ---- across hosts ------------------------------------------------------------
 
 section "VM to VM across the underlay"
-enc0=$(stat hvA vm1 encap)
+enc0=$(counter hvA vm1 encap)
 check "vmA1 -> vmB1 ping IPv4" ping_ok vmA1 10.0.0.3
 check "vmA1 -> vmB1 ping IPv6" ping_ok vmA1 fd10::3
 check "vmB1 -> vmA2 ping IPv4" ping_ok vmB1 10.0.0.2
 check "vmB1 -> vmA2 ping IPv6" ping_ok vmB1 fd10::2
-check_gt "hvA vm1 encap counter rose" "$(stat hvA vm1 encap)" "$enc0"
+check_gt "hvA vm1 encap counter rose" "$(counter hvA vm1 encap)" "$enc0"
 check "vmA1 -> vmB1 TCP IPv4, payload intact" tcp_xfer vmA1 vmB1 10.0.0.3
 check "vmB1 -> vmA1 TCP IPv4, payload intact" tcp_xfer vmB1 vmA1 10.0.0.1
 check "vmA2 -> vmB1 TCP IPv6, payload intact" tcp_xfer vmA2 vmB1 fd10::3
@@ -119,22 +119,22 @@ who=$(n vmB1 timeout 10 socat -u TCP4:10.0.0.1:7000 - 2>&1)
 check_eq "vmB1 -> 10.0.0.1 reaches vmA1 (VNI 100), not vmB2 (VNI 200)" "$who" vmA1
 kill "${ids[@]}" 2>/dev/null
 wait "${ids[@]}" 2>/dev/null
-drops0=$(stat hvB vm2 drops.no_route)
+drops0=$(counter hvB vm2 drops.no_route)
 check "vmB2 (VNI 200) cannot ping vmB1 on its own host" ping_none vmB2 10.0.0.3
 check "vmB2 (VNI 200) cannot ping vmA2 across the underlay" ping_none vmB2 10.0.0.2
 check "vmB2 (VNI 200) cannot ping vmB1 over IPv6" ping_none vmB2 fd10::3
-check_gt "hvB vm2 counts the drops (no_route)" "$(stat hvB vm2 drops.no_route)" "$((drops0 + 3))"
-tx0=$(stat hvB vm2 tx_packets)
+check_gt "hvB vm2 counts the drops (no_route)" "$(counter hvB vm2 drops.no_route)" "$((drops0 + 3))"
+tx0=$(counter hvB vm2 tx_packets)
 check "vmA1 -> vmB1 still works" ping_ok vmA1 10.0.0.3
-check_eq "nothing was delivered to vmB2 meanwhile" "$(stat hvB vm2 tx_packets)" "$tx0"
+check_eq "nothing was delivered to vmB2 meanwhile" "$(counter hvB vm2 tx_packets)" "$tx0"
 
 # ---- what a router would do -------------------------------------------------
 
 section "spoofing and TTL"
 must n vmA1 ip addr add 10.0.0.99/32 dev eth0
-spoof0=$(stat hvA vm1 drops.spoof_ip)
+spoof0=$(counter hvA vm1 drops.spoof_ip)
 check "vmA1 from an address not its own gets nowhere" ping_none vmA1 10.0.0.3 -I 10.0.0.99
-check_gt "hvA vm1 counts it (spoof_ip)" "$(stat hvA vm1 drops.spoof_ip)" "$((spoof0 + 1))"
+check_gt "hvA vm1 counts it (spoof_ip)" "$(counter hvA vm1 drops.spoof_ip)" "$((spoof0 + 1))"
 must n vmA1 ip addr del 10.0.0.99/32 dev eth0
 out=$(n vmA1 ping -n -c 1 -W 2 -t 1 10.0.0.3 2>&1)
 check "IPv4 TTL 1: time exceeded from the gateway" has "$out" 'From 169.254.0.1 .*Time to live exceeded'
@@ -149,9 +149,9 @@ dump=$(bpftool map dump pinned "$(bpffs hvA)/hadp/default/ifaces" 2>&1)
 check "bpftool dumps ifaces with field name vni" grep -q '"vni"' <<<"$dump"
 check "bpftool dumps ifaces with field name underlay" grep -q '"underlay"' <<<"$dump"
 check "hadp -s iface show prints counters" shows hvB decap -s iface show vm1
-check_gt "hvB vm1 tx_packets (decapsulated, delivered)" "$(stat hvB vm1 tx_packets)" 0
-check_gt "hvA vm1 ARP replies" "$(stat hvA vm1 arp_replies)" 0
-check_gt "hvA vm1 ND replies" "$(stat hvA vm1 nd_replies)" 0
+check_gt "hvB vm1 tx_packets (decapsulated, delivered)" "$(counter hvB vm1 tx_packets)" 0
+check_gt "hvA vm1 ARP replies" "$(counter hvA vm1 arp_replies)" 0
+check_gt "hvA vm1 ND replies" "$(counter hvA vm1 nd_replies)" 0
 
 # ---- path MTU ------------------------------------------------------------------
 
@@ -170,9 +170,9 @@ out=$(n vmA1 ping -n -c 1 -W 2 -Mdo -s 1452 fd10::3 2>&1)
 check "IPv6 1500 bytes: packet too big, mtu 1460" has "$out" 'packet too big.*mtu=1460'
 check "vmA1 learned PMTU 1460 for fd10::3" route_mtu vmA1 fd10::3 1460
 check "IPv6 1460 bytes goes through" ping_ok vmA1 fd10::3 -Mdo -s 1412
-nodf0=$(stat hvB vm1 drops.too_big_no_df)
+nodf0=$(counter hvB vm1 drops.too_big_no_df)
 check "IPv4 without DF that does not fit is dropped" ping_none vmB1 10.0.0.1 -Mdont -s 1472
-check_gt "hvB vm1 counts it (too_big_no_df)" "$(stat hvB vm1 drops.too_big_no_df)" "$nodf0"
+check_gt "hvB vm1 counts it (too_big_no_df)" "$(counter hvB vm1 drops.too_big_no_df)" "$nodf0"
 check "TCP IPv4 across, PMTU discovery on the way" tcp_xfer vmB1 vmA2 10.0.0.2
 check "TCP IPv6 across, PMTU discovery on the way" tcp_xfer vmB1 vmA1 fd10::1
 
