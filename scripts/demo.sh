@@ -116,6 +116,7 @@ for x in a b; do
 	run hadp hv-$x dp load
 	run hadp hv-$x uplink set dev ul0
 done
+bold "the VMs' interfaces, and routes to the remote VM's underlay address"
 run hadp hv-a iface add vm-a dev tap-a vni 100 ipv4 10.0.0.1 ipv6 fd10::1 underlay fd00:a::1 \
 	mac "$(on vm-a cat /sys/class/net/eth0/address)"
 run hadp hv-b iface add vm-b dev tap-b vni 100 ipv4 10.0.0.2 ipv6 fd10::2 underlay fd00:b::1 \
@@ -127,7 +128,7 @@ run hadp hv-b route add fd10::1/128 vni 100 via fd00:a::1
 run hadp hv-a iface show
 run hadp hv-a route show
 run hadp hv-a neigh show
-run on hv-a ip -d link show dev tap-a
+run on hv-a ip link show dev tap-a
 
 # ---- traffic ---------------------------------------------------------------
 
