@@ -13,7 +13,11 @@
 #    the command: each hypervisor's bpffs is mounted in the root namespace
 #    and hadp runs under `nsenter --net=/run/netns/HV`.
 #  - XDP_REDIRECT into a veth is delivered only when the peer end has an XDP
-#    program or GRO on: GRO is on at every veth end without hadp.
+#    program or GRO on, and GRO counts only if it was turned on while the
+#    end was up: GRO is turned on, after up, at every veth end.
+#  - XDP_TX on a veth reaches the peer end at once only if that end runs
+#    XDP (with GRO alone the frame waits in its ring for the next packet
+#    of the other stack): VM ends carry an XDP program that passes all.
 #  - TCP through XDP needs transmit checksum offload off wherever TCP
 #    starts: `tx off` on every veth end created here.
 
