@@ -1,9 +1,14 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * Packets the datapath answers itself, sent back to the VM with XDP_TX:
- * ARP replies and neighbour advertisements for the virtual gateway, and
- * the ICMP errors a router owes (time exceeded, fragmentation needed,
- * packet too big), rate limited per CPU.
+ * Packets the datapath answers itself, sent back to the VM: ARP replies
+ * and neighbour advertisements for the virtual gateway, and the ICMP
+ * errors a router owes (time exceeded, fragmentation needed, packet too
+ * big), rate limited per CPU.
+ *
+ * They leave through a redirect to the ingress interface, not XDP_TX: on a
+ * veth, XDP_TX wakes the VM's end only when that end runs an XDP program
+ * itself, while a redirect flushes to it whenever it has NAPI (GRO on).
+ * A tap takes either the same way.
  */
 #ifndef HADP_BPF_REPLY_H
 #define HADP_BPF_REPLY_H
@@ -82,6 +87,11 @@ static __always_inline bool frame_resize(struct xdp_md *ctx, __u32 len)
 	return bpf_xdp_adjust_tail(ctx, (int)len - (int)pkt_len(ctx)) == 0;
 }
 
+static __always_inline int back_to_vm(struct pkt *p)
+{
+	return bpf_redirect(p->ctx->ingress_ifindex, 0);
+}
+
 static __always_inline void eth_to_vm(struct ethhdr *eth,
 				      struct hadp_iface *ifc, __u16 proto)
 {
@@ -105,7 +115,7 @@ static __always_inline int reply_arp(struct pkt *p, struct hadp_arp *arp)
 	__builtin_memcpy(arp->sip, &p->cfg->gw4, 4);
 	eth_to_vm(eth, ifc, ETH_P_ARP);
 	p->st->arp_replies++;
-	return XDP_TX;
+	return back_to_vm(p);
 }
 
 /* Neighbour solicitation for the gateway: answer with a solicited
@@ -155,7 +165,7 @@ static __always_inline int reply_na(struct pkt *p)
 							    IPPROTO_ICMPV6_),
 					   na, sizeof(*na)));
 	p->st->nd_replies++;
-	return XDP_TX;
+	return back_to_vm(p);
 }
 
 /*
@@ -213,7 +223,7 @@ static __always_inline int reply_icmp4(struct pkt *p, __u8 type, __u8 code,
 	p->st->icmp_errors++;
 	/* The original is dropped for @why even though an answer leaves. */
 	count_drop(p->st, why);
-	return XDP_TX;
+	return back_to_vm(p);
 }
 
 /* ICMPv6 error back to the VM from the IPv6 gateway address. */
@@ -265,7 +275,7 @@ static __always_inline int reply_icmp6(struct pkt *p, __u8 type, __u32 info,
 	p->st->icmp_errors++;
 	/* The original is dropped for @why even though an answer leaves. */
 	count_drop(p->st, why);
-	return XDP_TX;
+	return back_to_vm(p);
 }
 
 #endif /* HADP_BPF_REPLY_H */

@@ -140,7 +140,7 @@ START_TEST(too_big_v4_df)
 	uplink_set_mtu(1500);
 	pkt_udp4(&in, MAC[VM1], DEVMAC[VM1], V4[VM1], REMOTE4, 64, true,
 		 1500 - 28);
-	ck_assert_int_eq(run(E.vm_fd, E.ifindex[VM1], &in, &out), XDP_TX);
+	ck_assert_int_eq(run(E.vm_fd, E.ifindex[VM1], &in, &out), XDP_REDIRECT);
 	pkt_eth(&exp, MAC[VM1], DEVMAC[VM1], 0x0800);
 	ip = pkt_ip4(&exp, GW4, V4[VM1], 1, 64, false, 36);
 	exp.d[ip + 1] = 0xc0;
@@ -189,7 +189,7 @@ START_TEST(too_big_v6)
 
 	uplink_set_mtu(1500);
 	pkt_udp6(&in, MAC[VM1], DEVMAC[VM1], V6[VM1], REMOTE6, 64, 1500 - 48);
-	ck_assert_int_eq(run(E.vm_fd, E.ifindex[VM1], &in, &out), XDP_TX);
+	ck_assert_int_eq(run(E.vm_fd, E.ifindex[VM1], &in, &out), XDP_REDIRECT);
 	ck_assert_uint_eq(out.len, 14 + 40 + 8 + 48);
 	ck_assert_mem_eq(out.d + 22, GW6, 16);
 	ck_assert_mem_eq(out.d + 38, V6[VM1], 16);
@@ -208,8 +208,8 @@ START_TEST(icmp_errors_rate_limited)
 
 	config_set_rate(1, 2);
 	pkt_udp4(&in, MAC[VM1], DEVMAC[VM1], V4[VM1], REMOTE4, 1, true, 16);
-	ck_assert_int_eq(run(E.vm_fd, E.ifindex[VM1], &in, &out), XDP_TX);
-	ck_assert_int_eq(run(E.vm_fd, E.ifindex[VM1], &in, &out), XDP_TX);
+	ck_assert_int_eq(run(E.vm_fd, E.ifindex[VM1], &in, &out), XDP_REDIRECT);
+	ck_assert_int_eq(run(E.vm_fd, E.ifindex[VM1], &in, &out), XDP_REDIRECT);
 	ck_assert_int_eq(run(E.vm_fd, E.ifindex[VM1], &in, &out), XDP_DROP);
 	ck_assert_uint_eq(stat_drop(VM1, HADP_DROP_ICMP_RATELIMIT), 1);
 	ck_assert_uint_eq(STAT(VM1, icmp_errors), 2);

@@ -11,7 +11,7 @@ START_TEST(ns_gateway_answered)
 	uint16_t c;
 
 	pkt_ns(&in, MAC[VM1], LL_VM1, GW6, 255, true);
-	ck_assert_int_eq(run(E.vm_fd, E.ifindex[VM1], &in, &out), XDP_TX);
+	ck_assert_int_eq(run(E.vm_fd, E.ifindex[VM1], &in, &out), XDP_REDIRECT);
 
 	pkt_eth(&exp, MAC[VM1], DEVMAC[VM1], 0x86dd);
 	ip = pkt_ip6(&exp, GW6, LL_VM1, 58, 255, 32);
@@ -38,7 +38,7 @@ START_TEST(ns_from_global_without_option)
 	struct pkt in, out;
 
 	pkt_ns(&in, MAC[VM1], V6[VM1], GW6, 255, false);
-	ck_assert_int_eq(run(E.vm_fd, E.ifindex[VM1], &in, &out), XDP_TX);
+	ck_assert_int_eq(run(E.vm_fd, E.ifindex[VM1], &in, &out), XDP_REDIRECT);
 	ck_assert(csum_ok(out.d, out.len));
 	ck_assert_uint_eq(out.d[54], 136);
 }

@@ -118,7 +118,7 @@ START_TEST(runs_active_instance)
 	set_active(0);
 	arp_for_gateway(&in);
 	ck_assert_int_eq(run(bpf_program__fd(root->progs.root_vm),
-			     E.ifindex[VM1], &in, &out), XDP_TX);
+			     E.ifindex[VM1], &in, &out), XDP_REDIRECT);
 	ck_assert_uint_eq(STAT(VM1, arp_replies), 1);
 
 	/* One write switches to instance 1, which has no configuration. */

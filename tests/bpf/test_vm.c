@@ -21,7 +21,7 @@ START_TEST(arp_gateway_reply)
 	struct pkt in, out, exp;
 
 	arp_request(&in, MAC[VM1], V4[VM1], GW4);
-	ck_assert_int_eq(run(E.vm_fd, E.ifindex[VM1], &in, &out), XDP_TX);
+	ck_assert_int_eq(run(E.vm_fd, E.ifindex[VM1], &in, &out), XDP_REDIRECT);
 	pkt_eth(&exp, MAC[VM1], DEVMAC[VM1], 0x0806);
 	pkt_arp(&exp, 2, DEVMAC[VM1], GW4, MAC[VM1], V4[VM1]);
 	ck_assert_pkt_eq(&out, &exp);
@@ -34,7 +34,7 @@ START_TEST(arp_probe_for_gateway_reply)
 	struct pkt in, out;
 
 	arp_request(&in, MAC[VM1], 0, GW4);
-	ck_assert_int_eq(run(E.vm_fd, E.ifindex[VM1], &in, &out), XDP_TX);
+	ck_assert_int_eq(run(E.vm_fd, E.ifindex[VM1], &in, &out), XDP_REDIRECT);
 }
 END_TEST
 
@@ -196,7 +196,7 @@ START_TEST(mac_learning)
 
 	/* First frame from vm4 teaches its MAC, once. */
 	arp_request(&in, MAC[VM4], V4[VM4], GW4);
-	ck_assert_int_eq(run(E.vm_fd, E.ifindex[VM4], &in, &out), XDP_TX);
+	ck_assert_int_eq(run(E.vm_fd, E.ifindex[VM4], &in, &out), XDP_REDIRECT);
 	ck_assert_int_eq(bpf_map_lookup_elem(bpf_map__fd(E.skel->maps.ifaces),
 					     &k, &v), 0);
 	ck_assert_uint_eq(v.mac_state, HADP_MAC_KNOWN);
@@ -239,7 +239,7 @@ START_TEST(ttl_expired_v4)
 	size_t ip;
 
 	pkt_udp4(&in, MAC[VM1], DEVMAC[VM1], V4[VM1], REMOTE4, 1, true, 64);
-	ck_assert_int_eq(run(E.vm_fd, E.ifindex[VM1], &in, &out), XDP_TX);
+	ck_assert_int_eq(run(E.vm_fd, E.ifindex[VM1], &in, &out), XDP_REDIRECT);
 	/* Time exceeded from the gateway quoting header + 8 bytes. */
 	pkt_eth(&exp, MAC[VM1], DEVMAC[VM1], 0x0800);
 	ip = pkt_ip4(&exp, GW4, V4[VM1], 1, 64, false, 8 + 28);
@@ -268,7 +268,7 @@ START_TEST(hop_limit_expired_v6)
 	struct pkt in, out;
 
 	pkt_udp6(&in, MAC[VM1], DEVMAC[VM1], V6[VM1], REMOTE6, 1, 64);
-	ck_assert_int_eq(run(E.vm_fd, E.ifindex[VM1], &in, &out), XDP_TX);
+	ck_assert_int_eq(run(E.vm_fd, E.ifindex[VM1], &in, &out), XDP_REDIRECT);
 	ck_assert_uint_eq(out.len, 14 + 40 + 8 + 48);
 	ck_assert_mem_eq(out.d, MAC[VM1], 6);
 	ck_assert_mem_eq(out.d + 6, DEVMAC[VM1], 6);

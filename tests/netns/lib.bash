@@ -211,36 +211,18 @@ shows() {
 # hadp_must HV ARGS...: hadp during setup; stops the suite on failure.
 hadp_must() { must hadp "$@"; }
 
-# xdp_pass: a BPF object with one program that passes every packet.
-xdp_pass() {
-	local obj=$TESTDIR/xdp_pass.o
-	if [ ! -f "$obj" ]; then
-		printf '%s\n' 'struct xdp_md;' \
-			'__attribute__((section("xdp"), used)) int xdp_pass(struct xdp_md *ctx) { return 2; }' \
-			'char _license[] __attribute__((section("license"), used)) = "GPL";' >"$TESTDIR/xdp_pass.c"
-		clang -O2 -target bpf -c "$TESTDIR/xdp_pass.c" -o "$obj" || return 1
-	fi
-	echo "$obj"
-}
-
 declare -A _vm_v4 _vm_v6
 # add_vm HV VM HOSTIF [IPV4 [IPV6]]: a VM namespace VM with eth0, whose other
 # end is HOSTIF on HV. The VM follows the VM contract: host addresses (/32,
-# /128) and on-link default routes via 169.254.0.1 and fe80::1.
-#
-# eth0 carries an XDP program that passes everything, as a VM's virtio NIC
-# would have a driver: a veth delivers the XDP_TX frames of its peer (ARP,
-# NA, ICMP errors built by hadp) at once only to an end with an XDP
-# program; to an end with GRO alone they wait for the next packet the host
-# end's own stack sends.
+# /128) and on-link default routes via 169.254.0.1 and fe80::1. Its eth0
+# has GRO on (veth_pair), which is what lets hadp's redirects, answers
+# included, reach it.
 add_vm() {
-	local hv=$1 vm=$2 hostif=$3 obj
+	local hv=$1 vm=$2 hostif=$3
 	_vm_v4[$vm]=${4:-}
 	_vm_v6[$vm]=${5:-}
 	add_ns "$vm"
 	veth_pair "$hv" "$hostif" "$vm" eth0
-	obj=$(xdp_pass) || die "cannot build an XDP pass program"
-	must n "$vm" ip link set dev eth0 xdpdrv obj "$obj" sec xdp
 	[ -n "${_vm_v4[$vm]}" ] && must n "$vm" ip addr add "${_vm_v4[$vm]}/32" dev eth0
 	[ -n "${_vm_v6[$vm]}" ] && must n "$vm" ip addr add "${_vm_v6[$vm]}/128" dev eth0 nodad
 	vm_routes "$vm"

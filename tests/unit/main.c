@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: BSD-2-Clause
+// SPDX-License-Identifier: GPL-2.0-only
 /* Unit tests of libhadp: parsing, printing, maps and the datapath objects
  * against the running kernel (as root). */
 #include <stdio.h>

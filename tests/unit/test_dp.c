@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: BSD-2-Clause
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * The datapath objects on a bpffs of their own and, for attachments, in a
  * network namespace of their own. Check forks every test; each one mounts

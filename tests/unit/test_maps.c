@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: BSD-2-Clause
+// SPDX-License-Identifier: GPL-2.0-only
 /* The map layer and its journal against real kernel maps. */
 #include <errno.h>
 #include <stdlib.h>

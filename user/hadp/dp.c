@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: BSD-2-Clause
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * hadp dp: load, unload and upgrade the datapath. Until the agent exists
  * this is how the programs get loaded, pinned and put into the root's

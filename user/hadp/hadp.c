@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: BSD-2-Clause
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * hadp: configure the hadp datapath through its pinned maps, in the manner
  * of ip(8). One file per object; this one holds the global options and

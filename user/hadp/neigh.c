@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: BSD-2-Clause
+// SPDX-License-Identifier: GPL-2.0-only
 /* hadp neigh: the Ethernet next hops of underlay addresses, copied from the
  * kernel's neighbour table until the agent follows its events. */
 #include <errno.h>

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: BSD-2-Clause
+// SPDX-License-Identifier: GPL-2.0-only
 /* hadp route: per-VNI routes to remote underlay next hops. */
 #include <arpa/inet.h>
 #include <errno.h>

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: BSD-2-Clause
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * Attaching the root to devices. These are netlink XDP attachments made
  * with bpf_xdp_attach(), not bpf links: they outlive the process, which is

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: BSD-2-Clause */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * Typed access to pinned BPF maps, and a journal that undoes a composite
  * change (several maps, several instances) when a later step fails.

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: BSD-2-Clause */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * The datapath objects under <bpffs>/hadp/: the per-host root (_root/) and
  * the instances (<name>/). Pin names are the map names of bpf/, plus

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: BSD-2-Clause */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* Shared between root.c, attach.c and inst.c only. */
 #ifndef HADP_DP_PRIV_H
 #define HADP_DP_PRIV_H

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: BSD-2-Clause
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * Datapath instances: each one its own hadp_bpf object, maps and programs,
  * pinned under <bpffs>/hadp/<name>/ and named in the root's "instances"

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: BSD-2-Clause */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* Names of the enums in hadp/maps.h, as printed by the CLI (and, later, the
  * agent's metrics), so that both spell them alike. */
 #ifndef HADP_NAMES_H

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: BSD-2-Clause */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * What the control plane asks the kernel over rtnetlink (libmnl): devices,
  * the route to an underlay address, and the next hop's neighbour entry.

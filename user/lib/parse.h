@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: BSD-2-Clause */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * Argument parsing and formatting. Every parser takes the argument's name
  * ("vni", "underlay") and, on a bad value, reports one line naming it:

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: BSD-2-Clause */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * One code path for text and JSON output, in the manner of iproute2's
  * json_print: every value is printed with both a JSON key and a text

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: BSD-2-Clause
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * The per-host root object, and the host lock. See DESIGN.md section 3:
  * the root is owned by no instance, attached to every hadp device, and

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: BSD-2-Clause
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * The journal behind every composite change. An update is first tried with
  * BPF_NOEXIST, which tells exactly whether the key was there: a plain

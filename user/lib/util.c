@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: BSD-2-Clause
+// SPDX-License-Identifier: GPL-2.0-only
 #define _GNU_SOURCE	/* program_invocation_short_name */
 #include <errno.h>
 #include <stdarg.h>

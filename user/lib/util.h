@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: BSD-2-Clause */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * Error reporting shared by everything in libhadp. A library function that
  * fails reports exactly one message through hadp_err() at the place that
