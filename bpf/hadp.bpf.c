@@ -25,12 +25,11 @@ static __always_inline void publish_mac(struct pkt *p, __u32 ifindex)
 		p->st->events_lost++;
 		return;
 	}
+	__builtin_memset(ev, 0, sizeof(*ev));
 	ev->type = HADP_EV_MAC_LEARNED;
 	ev->ifindex = ifindex;
 	ev->version = 1;
 	__builtin_memcpy(ev->mac, p->ifc->mac, 6);
-	ev->pad[0] = 0;
-	ev->pad[1] = 0;
 	bpf_ringbuf_submit(ev, 0);
 }
 

@@ -92,7 +92,9 @@ struct hadp_iface {
 
 /* "underlay": a local underlay address -> the function it belongs to. */
 enum hadp_underlay_kind {
-	HADP_UL_IFACE = 1,
+	HADP_UL_IFACE = 1,	/* an interface's underlay address */
+	HADP_UL_NAT = 2,	/* an interface's SNAT return address */
+	HADP_UL_VIP = 3,	/* an interface's virtual IP address */
 };
 
 struct hadp_underlay_key {
@@ -124,6 +126,7 @@ struct hadp_route6_key {
 enum hadp_route_type {
 	HADP_ROUTE_LOCAL = 1,	/* an interface on this host */
 	HADP_ROUTE_REMOTE = 2,	/* encapsulate towards nexthop */
+	HADP_ROUTE_NAT = 3,	/* leave through the NAT gateway (IPv4) */
 };
 
 struct hadp_route {
@@ -160,20 +163,134 @@ struct hadp_uplink {
 };
 
 /* "config": one entry. */
+/* Connection timeouts, seconds, indexed by enum hadp_timeout. */
+enum hadp_timeout {
+	HADP_TO_TCP_OPENING,
+	HADP_TO_TCP_ESTABLISHED,
+	HADP_TO_TCP_CLOSING,	/* FIN seen, or RST */
+	HADP_TO_UDP,
+	HADP_TO_ICMP,
+	HADP_TO_MAX,
+};
+
+#define HADP_DEFAULT_TIMEOUTS	{ 120, 7440, 10, 30, 30 }
+
 struct hadp_config {
 	__be32 gw4;		/* virtual gateway, default 169.254.0.1 */
 	__u8 gw6[16];		/* default fe80::1 */
 	__u32 icmp_rate;	/* ICMP errors per second per CPU */
 	__u32 icmp_burst;
+	__u8 nat_router[16];	/* public traffic leaves towards it; :: = none */
+	__u32 timeout[HADP_TO_MAX];
 };
 
 #define HADP_DEFAULT_ICMP_RATE	100
 #define HADP_DEFAULT_ICMP_BURST	20
 
-/* "ratelimit": per-CPU token bucket for ICMP errors built in XDP. */
+/* "ratelimit": per-CPU token bucket for ICMP errors built in XDP, and
+ * when "conns" was last reported full. */
 struct hadp_ratelimit {
 	__u64 last_ns;
 	__u64 tokens;
+	__u64 full_signalled_ns;
+};
+
+/* ---------------------------------------------------------------------- */
+/* NAT                                                                    */
+/* ---------------------------------------------------------------------- */
+
+/* "snat": a VM interface's SNAT gateway, keyed by its ifindex. */
+struct hadp_snat {
+	__be32 ip;
+	__u16 port_min;		/* host order, inclusive */
+	__u16 port_max;
+	__u8 underlay[16];	/* return traffic for ip:[min,max] comes here */
+};
+
+/* "vips": a VM interface's 1:1 public IPv4, keyed by its ifindex. */
+struct hadp_vip {
+	__be32 ip;
+	__u8 underlay[16];
+};
+
+/*
+ * "nat_ips": every port range of a NAT IP known to this host, its own
+ * (ifindex != 0) and its neighbours' (ifindex == 0: relay to underlay).
+ * Ranges never overlap; the control plane keeps them sorted.
+ */
+#define HADP_NAT_RANGES		16
+
+struct hadp_nat_ip_key {
+	__be32 ip;
+};
+
+struct hadp_nat_range {
+	__u16 port_min;
+	__u16 port_max;
+	__u32 ifindex;		/* 0: owned by the host at underlay */
+	__u8 underlay[16];
+};
+
+struct hadp_nat_ip {
+	__u32 count;
+	struct hadp_nat_range range[HADP_NAT_RANGES];
+};
+
+/*
+ * Connections. "conns" maps the VM-side key (vni != 0: source is the VM)
+ * to the record; "conns_rev" maps the public-side key (vni == 0: the
+ * packet as it arrives from outside, destination the NAT IP or VIP) to
+ * the VM-side key. For ICMP echo, sport is the identifier, dport 0.
+ */
+struct hadp_conn_key {
+	__u32 vni;
+	__be32 src;
+	__be32 dst;
+	__be16 sport;
+	__be16 dport;
+	__u8 proto;
+	__u8 pad[3];
+};
+
+enum hadp_conn_state {
+	HADP_CONN_OPENING = 1,	/* TCP: SYN seen; UDP/ICMP: no reply yet */
+	HADP_CONN_ESTABLISHED,	/* TCP: reply seen; UDP/ICMP: reply seen */
+	HADP_CONN_CLOSING,	/* TCP: FIN seen */
+	HADP_CONN_CLOSED,	/* TCP: RST seen */
+};
+
+enum hadp_conn_flags {
+	HADP_CONN_VIP = 1 << 0,		/* translated to the VIP, else SNAT */
+	HADP_CONN_INBOUND = 1 << 1,	/* opened from outside (VIP only) */
+	HADP_CONN_FIN_OUT = 1 << 2,	/* FIN from the VM */
+	HADP_CONN_FIN_IN = 1 << 3,	/* FIN from outside */
+};
+
+struct hadp_conn {
+	__u64 last_seen;	/* bpf_ktime_get_ns(), refreshed at most 1/s */
+	__u32 version;		/* +1 on every state change */
+	__u32 ifindex;		/* the VM interface */
+	__be32 nat_ip;		/* the VM's address as the outside sees it */
+	__be16 nat_port;	/* ... and its port (ICMP: identifier) */
+	__u8 state;		/* enum hadp_conn_state */
+	__u8 flags;		/* enum hadp_conn_flags */
+};
+
+/*
+ * "hadp_sweep" is run by the control plane with BPF_PROG_TEST_RUN; the
+ * packet it is handed is this request, and it writes the result back into
+ * it. Deletes it makes are published like the datapath's own.
+ */
+enum hadp_sweep_mode {
+	HADP_SWEEP_AGE = 1,	/* delete what has timed out */
+	HADP_SWEEP_FLUSH = 2,	/* delete everything (of ifindex, if set) */
+};
+
+struct hadp_sweep {
+	__u32 mode;
+	__u32 ifindex;		/* 0: every interface */
+	__u64 scanned;		/* out */
+	__u64 deleted;		/* out */
 };
 
 /* "stats": per-CPU counters keyed by ifindex; ifindex 0 holds drops that
@@ -198,6 +315,11 @@ enum hadp_drop_reason {
 	HADP_DROP_NOT_TUNNEL,	/* to a local underlay address, not IP-in-IPv6 */
 	HADP_DROP_WRONG_DST,	/* decapsulated, not for that interface */
 	HADP_DROP_NO_ROOM,	/* driver refused to grow or move the frame */
+	HADP_DROP_NO_NAT,	/* NAT route, but no VIP or SNAT on the iface */
+	HADP_DROP_NAT_EXHAUSTED,	/* every port of the range is taken */
+	HADP_DROP_CONN_TABLE_FULL,	/* counted and signalled, never evicted */
+	HADP_DROP_NO_CONN,	/* to a NAT IP and port no connection holds */
+	HADP_DROP_FRAGMENT,	/* non-first IPv4 fragment through NAT */
 	HADP_DROP_MAX,
 };
 
@@ -211,21 +333,37 @@ struct hadp_stats {
 	__u64 icmp_errors;	/* built and sent back */
 	__u64 encap;
 	__u64 decap;
+	__u64 snat;		/* translated VM -> outside */
+	__u64 dnat;		/* translated outside -> VM */
+	__u64 nat_relayed;	/* sent on to the neighbour owning the port */
+	__u64 conns_created;
 	__u64 events_lost;	/* ring buffer full: the agent missed a delta */
 	__u64 drops[HADP_DROP_MAX];
 };
 
 /* "events": ring buffer of deltas for the HA agent. */
 enum hadp_event_type {
-	HADP_EV_MAC_LEARNED = 1,
+	HADP_EV_MAC_LEARNED = 1,	/* mac */
+	HADP_EV_CONN_NEW = 2,		/* conn: created */
+	HADP_EV_CONN_UPDATE = 3,	/* conn: state changed */
+	HADP_EV_CONN_DELETE = 4,	/* conn: deleted (datapath or sweep) */
+	HADP_EV_CONN_TABLE_FULL = 5,	/* no payload; at most 1/s per CPU */
+};
+
+struct hadp_event_conn {
+	struct hadp_conn_key key;	/* VM side */
+	struct hadp_conn_key rkey;	/* public side */
+	struct hadp_conn val;
 };
 
 struct hadp_event {
 	__u32 type;		/* enum hadp_event_type */
 	__u32 ifindex;
-	__u64 version;
-	__u8 mac[6];
-	__u8 pad[2];
+	__u64 version;		/* the entry's version after the change */
+	union {
+		__u8 mac[6];
+		struct hadp_event_conn conn;
+	};
 };
 
 #define HADP_ETH_ALEN		6
