@@ -41,4 +41,30 @@ static __always_inline void ipv4_dec_ttl(struct iphdr *ip)
 	ip->ttl--;
 }
 
+/*
+ * Incremental update of a checksum field for one changed 32-bit or 16-bit
+ * word (RFC 1624, eqn. 3). Byte order does not matter to a one's
+ * complement sum as long as old and new values are in the same order.
+ */
+static __always_inline void csum_replace4(__sum16 *field, __be32 from, __be32 to)
+{
+	__u32 sum = (__u16)~*field;
+
+	sum += (__u16)~(from & 0xffff) + (__u16)~(from >> 16);
+	sum += (to & 0xffff) + (to >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	*field = ~sum;
+}
+
+static __always_inline void csum_replace2(__sum16 *field, __be16 from, __be16 to)
+{
+	__u32 sum = (__u16)~*field;
+
+	sum += (__u16)~from + to;
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	*field = ~sum;
+}
+
 #endif /* HADP_BPF_CSUM_H */

@@ -33,6 +33,7 @@
 #define IP_MF		0x2000
 #define IP_OFFSET	0x1fff
 #define ENCAP_HOP_LIMIT	64
+#define EEXIST		17
 
 /* Table sizes are defaults; the loader sets them with
  * bpf_map__set_max_entries() before load. */
@@ -100,6 +101,42 @@ struct {
 	__type(key, struct hadp_ifindex);
 	__type(value, struct hadp_stats);
 } stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, struct hadp_ifindex);
+	__type(value, struct hadp_snat);
+} snat SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, struct hadp_ifindex);
+	__type(value, struct hadp_vip);
+} vips SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, struct hadp_nat_ip_key);
+	__type(value, struct hadp_nat_ip);
+} nat_ips SEC(".maps");
+
+/* Preallocated, never LRU: an entry must not vanish without a delta. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct hadp_conn_key);
+	__type(value, struct hadp_conn);
+} conns SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct hadp_conn_key);
+	__type(value, struct hadp_conn_key);
+} conns_rev SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);

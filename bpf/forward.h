@@ -124,6 +124,7 @@ struct encap_to {
 	struct hadp_uplink *up;
 	struct hadp_neigh *nb;
 	const __u8 *nexthop;
+	const __u8 *src;	/* outer source: the function's underlay */
 };
 
 /* The uplink and the underlay neighbour of @nexthop, or a drop reason. */
@@ -141,6 +142,7 @@ static __always_inline int encap_resolve(struct encap_to *to,
 	if (!to->nb || to->nb->state != HADP_NEIGH_VALID)
 		return HADP_DROP_NO_NEIGH;
 	to->nexthop = nexthop;
+	to->src = NULL;
 	return -1;
 }
 
@@ -178,7 +180,7 @@ static __always_inline int encap(struct pkt *p, struct encap_to *to,
 	ip6->payload_len = bpf_htons(inner_len);
 	ip6->nexthdr = proto;
 	ip6->hop_limit = ENCAP_HOP_LIMIT;
-	__builtin_memcpy(&ip6->saddr, p->ifc->underlay, 16);
+	__builtin_memcpy(&ip6->saddr, to->src ? to->src : p->ifc->underlay, 16);
 	__builtin_memcpy(&ip6->daddr, to->nexthop, 16);
 	p->st->encap++;
 	return bpf_redirect(to->up->ifindex, 0);

@@ -15,6 +15,8 @@
 #include "csum.h"
 #include "reply.h"
 #include "forward.h"
+#include "nat.h"
+#include "sweep.h"
 
 static __always_inline void publish_mac(struct pkt *p, __u32 ifindex)
 {
@@ -119,6 +121,8 @@ static __always_inline int vm_ipv4(struct pkt *p)
 		return reply_icmp4(p, ICMP_TIME_EXCEEDED_, 0, 0,
 				   HADP_DROP_TTL_EXPIRED);
 
+	if (rt->type == HADP_ROUTE_NAT)
+		return nat_outbound(p, ip, data_end, tot);
 	if (rt->type == HADP_ROUTE_LOCAL) {
 		ifindex = rt->ifindex;
 		t = iface_get(ifindex);
@@ -327,7 +331,7 @@ int hadp_uplink(struct xdp_md *ctx)
 	struct ipv6hdr *ip6 = (void *)(eth + 1);
 	struct hadp_underlay_key uk;
 	struct hadp_underlay *ul;
-	struct hadp_stats *st, *tst;
+	struct hadp_stats *st;
 	struct hadp_iface *t;
 	__u32 ifindex, frame, outer, plen;
 	__u16 eproto = 0;
@@ -348,39 +352,22 @@ int hadp_uplink(struct xdp_md *ctx)
 	frame = data_end - data;
 	st->rx_packets++;
 	st->rx_bytes += frame;
-	ifindex = ul->ifindex;
-	t = iface_get(ifindex);
-	if (ul->kind != HADP_UL_IFACE || !t)
-		return drop(st, HADP_DROP_WRONG_DST);
 	plen = bpf_ntohs(ip6->payload_len);
 	outer = sizeof(*eth) + sizeof(*ip6) + plen;
 	if (ip6->version != 6 || outer > frame)
 		return drop(st, HADP_DROP_MALFORMED);
+	if (ul->kind == HADP_UL_NAT || ul->kind == HADP_UL_VIP)
+		return nat_inbound(ctx, st, ul, ip6, plen, frame, outer);
+	ifindex = ul->ifindex;
+	t = iface_get(ifindex);
+	if (ul->kind != HADP_UL_IFACE || !t)
+		return drop(st, HADP_DROP_WRONG_DST);
 	why = decap_check(ip6 + 1, data_end, ip6->nexthdr, plen, t, &eproto);
 	if (why >= 0)
 		return drop(st, why);
 	if (t->mac_state != HADP_MAC_KNOWN)
 		return drop(st, HADP_DROP_MAC_UNKNOWN);
-
-	if (frame > outer && bpf_xdp_adjust_tail(ctx, (int)outer - (int)frame))
-		return drop(st, HADP_DROP_NO_ROOM);
-	if (bpf_xdp_adjust_head(ctx, HADP_ENCAP_LEN))
-		return drop(st, HADP_DROP_NO_ROOM);
-	data = (void *)(long)ctx->data;
-	data_end = (void *)(long)ctx->data_end;
-	eth = data;
-	if ((void *)(eth + 1) > data_end)
-		return drop(st, HADP_DROP_MALFORMED);
-	__builtin_memcpy(eth->h_dest, t->mac, 6);
-	__builtin_memcpy(eth->h_source, t->dev_mac, 6);
-	eth->h_proto = bpf_htons(eproto);
-	st->decap++;
-	tst = stats_of(ifindex);
-	if (tst) {
-		tst->tx_packets++;
-		tst->tx_bytes += data_end - data;
-	}
-	return bpf_redirect(ifindex, 0);
+	return decap_deliver(ctx, st, ifindex, t, eproto, frame, outer);
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -1,0 +1,163 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Connection records: the two keys of a connection, its protocol state,
+ * and the deltas every creation, change and deletion publishes for the HA
+ * agent. Used by the NAT paths and by the sweep (aging, flush).
+ */
+#ifndef HADP_BPF_CONN_H
+#define HADP_BPF_CONN_H
+
+#include "dp.h"
+
+#define TCP_FIN		0x01
+#define TCP_SYN		0x02
+#define TCP_RST		0x04
+#define TCP_ACK		0x10
+#define ICMP_ECHOREPLY_	0
+#define ICMP_ECHO_	8
+#define NSEC		1000000000ULL
+
+/* The public-side key of a connection, derived from its VM-side key and
+ * record: what a packet from outside carries. */
+static __always_inline void conn_rkey(struct hadp_conn_key *rk,
+				      const struct hadp_conn_key *k,
+				      const struct hadp_conn *c)
+{
+	rk->vni = 0;
+	rk->src = k->dst;
+	rk->dst = c->nat_ip;
+	rk->proto = k->proto;
+	rk->pad[0] = rk->pad[1] = rk->pad[2] = 0;
+	if (k->proto == IPPROTO_ICMP) {
+		rk->sport = c->nat_port;	/* identifier */
+		rk->dport = 0;
+	} else {
+		rk->sport = k->dport;
+		rk->dport = c->nat_port;
+	}
+}
+
+static __always_inline void conn_publish(__u32 type,
+					 const struct hadp_conn_key *k,
+					 const struct hadp_conn *c,
+					 struct hadp_stats *st)
+{
+	struct hadp_event *ev;
+
+	ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
+	if (!ev) {
+		if (st)
+			st->events_lost++;
+		return;
+	}
+	__builtin_memset(ev, 0, sizeof(*ev));
+	ev->type = type;
+	ev->ifindex = c->ifindex;
+	ev->version = c->version;
+	ev->conn.key = *k;
+	conn_rkey(&ev->conn.rkey, k, c);
+	ev->conn.val = *c;
+	bpf_ringbuf_submit(ev, 0);
+}
+
+/* A full table is counted by the caller and signalled here, at most once
+ * a second per CPU so the signal cannot crowd out the deltas. */
+static __always_inline void conn_table_full(struct hadp_stats *st)
+{
+	struct hadp_ratelimit *rl;
+	struct hadp_event *ev;
+	__u32 k = 0;
+	__u64 now;
+
+	rl = bpf_map_lookup_elem(&ratelimit, &k);
+	now = bpf_ktime_get_ns();
+	if (!rl || now - rl->full_signalled_ns < NSEC)
+		return;
+	rl->full_signalled_ns = now;
+	ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
+	if (!ev) {
+		st->events_lost++;
+		return;
+	}
+	__builtin_memset(ev, 0, sizeof(*ev));
+	ev->type = HADP_EV_CONN_TABLE_FULL;
+	bpf_ringbuf_submit(ev, 0);
+}
+
+/*
+ * Advance the protocol state for a packet seen @from_vm (or from outside)
+ * and refresh last_seen. Returns true when the state changed: the caller
+ * then publishes an update. The original direction is the VM's unless
+ * the connection was opened from outside (to a VIP).
+ */
+static __always_inline bool conn_track(struct hadp_conn *c, __u8 proto,
+				       __u8 tcp_flags, bool from_vm, __u64 now)
+{
+	bool orig = from_vm == !(c->flags & HADP_CONN_INBOUND);
+	__u8 old = c->state, state = old, flags = c->flags;
+
+	if (proto == IPPROTO_TCP) {
+		if (tcp_flags & TCP_RST) {
+			state = HADP_CONN_CLOSED;
+		} else if (tcp_flags & TCP_FIN) {
+			flags |= from_vm ? HADP_CONN_FIN_OUT : HADP_CONN_FIN_IN;
+			state = HADP_CONN_CLOSING;
+		} else if (orig && (tcp_flags & TCP_SYN) && !(tcp_flags & TCP_ACK) &&
+			   old >= HADP_CONN_CLOSING) {
+			/* The same 4-tuple opened again. */
+			state = HADP_CONN_OPENING;
+			flags &= ~(HADP_CONN_FIN_OUT | HADP_CONN_FIN_IN);
+		} else if (!orig && old == HADP_CONN_OPENING) {
+			state = HADP_CONN_ESTABLISHED;
+		}
+	} else if (!orig && old == HADP_CONN_OPENING) {
+		state = HADP_CONN_ESTABLISHED;
+	}
+	if (state == old && flags == c->flags) {
+		/* One write a second at most: the record is shared by CPUs. */
+		if (now - c->last_seen >= NSEC)
+			c->last_seen = now;
+		return false;
+	}
+	c->state = state;
+	c->flags = flags;
+	c->last_seen = now;
+	__sync_fetch_and_add(&c->version, 1);
+	return true;
+}
+
+/* Seconds a connection may stay idle in its state. */
+static __always_inline __u32 conn_timeout(const struct hadp_conn_key *k,
+					  const struct hadp_conn *c,
+					  const __u32 *to)
+{
+	if (k->proto == IPPROTO_TCP) {
+		if (c->state == HADP_CONN_ESTABLISHED)
+			return to[HADP_TO_TCP_ESTABLISHED];
+		if (c->state == HADP_CONN_OPENING)
+			return to[HADP_TO_TCP_OPENING];
+		return to[HADP_TO_TCP_CLOSING];
+	}
+	if (k->proto == IPPROTO_UDP)
+		return to[HADP_TO_UDP];
+	return to[HADP_TO_ICMP];
+}
+
+/* Delete both keys of a connection and publish it. */
+static __always_inline bool conn_delete(const struct hadp_conn_key *k,
+					struct hadp_conn *c)
+{
+	/* Copies first: @k and @c may be the map's own memory. */
+	struct hadp_conn_key key = *k, rk;
+	struct hadp_conn gone = *c;
+
+	conn_rkey(&rk, &key, &gone);
+	if (bpf_map_delete_elem(&conns, &key))
+		return false;	/* another CPU got there first */
+	bpf_map_delete_elem(&conns_rev, &rk);
+	gone.version++;
+	conn_publish(HADP_EV_CONN_DELETE, &key, &gone, stats_of(gone.ifindex));
+	return true;
+}
+
+#endif /* HADP_BPF_CONN_H */

@@ -1,0 +1,588 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * NAT: a VM's IPv4 leaving through a `nat` route gets its VIP (1:1) or its
+ * SNAT address and a port of its range, and is encapsulated towards the
+ * NAT router; what comes back to a NAT or VIP underlay address is
+ * translated back and delivered, or relayed to the host that owns the
+ * port. Only IPv4 without options is translated.
+ */
+#ifndef HADP_BPF_NAT_H
+#define HADP_BPF_NAT_H
+
+#include "dp.h"
+#include "csum.h"
+#include "conn.h"
+#include "forward.h"
+#include "reply.h"
+
+/* What NAT reads of a transport header. For ICMP echo the identifier
+ * stands in the source port, the destination port is 0. */
+struct l4info {
+	__be16 sport;
+	__be16 dport;
+	__u8 tcp_flags;
+	__u8 icmp_type;
+	bool echo;
+};
+
+static __always_inline int l4_parse(struct iphdr *ip, void *data_end,
+				    struct l4info *l)
+{
+	void *l4 = ip + 1;
+
+	if (ip->protocol == IPPROTO_TCP) {
+		struct tcphdr *th = l4;
+
+		if ((void *)(th + 1) > data_end)
+			return HADP_DROP_MALFORMED;
+		l->sport = th->source;
+		l->dport = th->dest;
+		l->tcp_flags = ((__u8 *)th)[13];
+		return -1;
+	}
+	if (ip->protocol == IPPROTO_UDP) {
+		struct udphdr *uh = l4;
+
+		if ((void *)(uh + 1) > data_end)
+			return HADP_DROP_MALFORMED;
+		l->sport = uh->source;
+		l->dport = uh->dest;
+		return -1;
+	}
+	if (ip->protocol == IPPROTO_ICMP) {
+		struct icmphdr *ic = l4;
+
+		if ((void *)(ic + 1) > data_end)
+			return HADP_DROP_MALFORMED;
+		l->icmp_type = ic->type;
+		l->echo = ic->type == ICMP_ECHO_ || ic->type == ICMP_ECHOREPLY_;
+		if (l->echo)
+			l->sport = ic->un.echo.id;
+		return -1;
+	}
+	return HADP_DROP_UNSUPPORTED;
+}
+
+/*
+ * Rewrite the source (@src) or destination address and port of an IPv4
+ * packet (IHL 5, transport header already bounds-checked by l4_parse),
+ * fixing every checksum incrementally. A zero UDP checksum means "none"
+ * and stays zero; ICMP has no pseudo header, only the identifier counts.
+ */
+static __always_inline void nat_rewrite(struct iphdr *ip, void *data_end,
+					bool src, __be32 addr, __be16 port)
+{
+	__be32 old = src ? ip->saddr : ip->daddr;
+	void *l4 = ip + 1;
+
+	if (ip->protocol == IPPROTO_TCP) {
+		struct tcphdr *th = l4;
+		__be16 *p;
+
+		if ((void *)(th + 1) > data_end)
+			return;
+		p = src ? &th->source : &th->dest;
+		csum_replace4(&th->check, old, addr);
+		csum_replace2(&th->check, *p, port);
+		*p = port;
+	} else if (ip->protocol == IPPROTO_UDP) {
+		struct udphdr *uh = l4;
+		__be16 *p;
+
+		if ((void *)(uh + 1) > data_end)
+			return;
+		p = src ? &uh->source : &uh->dest;
+		if (uh->check) {
+			csum_replace4(&uh->check, old, addr);
+			csum_replace2(&uh->check, *p, port);
+			if (!uh->check)
+				uh->check = 0xffff;
+		}
+		*p = port;
+	} else {
+		struct icmphdr *ic = l4;
+
+		if ((void *)(ic + 1) > data_end)
+			return;
+		csum_replace2(&ic->checksum, ic->un.echo.id, port);
+		ic->un.echo.id = port;
+	}
+	csum_replace4(&ip->check, old, addr);
+	if (src)
+		ip->saddr = addr;
+	else
+		ip->daddr = addr;
+}
+
+/* bpf_loop state for claiming a port of an SNAT range. */
+struct claim {
+	struct hadp_conn_key key;	/* stored under rkey */
+	struct hadp_conn_key rkey;
+	__u32 min;
+	__u32 size;
+	__u32 start;
+	int result;			/* 1 claimed, -1 table full, 0 none */
+	__be16 port;
+};
+
+/* Try one port: whoever inserts the public-side key first owns it, so two
+ * CPUs never hand out the same port, and a live one is never reused. */
+static long claim_port(__u32 i, void *data)
+{
+	struct claim *cl = data;
+	__be16 port = bpf_htons(cl->min + (cl->start + i) % cl->size);
+	long err;
+
+	if (cl->key.proto == IPPROTO_ICMP)
+		cl->rkey.sport = port;
+	else
+		cl->rkey.dport = port;
+	err = bpf_map_update_elem(&conns_rev, &cl->rkey, &cl->key, BPF_NOEXIST);
+	if (!err) {
+		cl->result = 1;
+		cl->port = port;
+		return 1;
+	}
+	if (err != -EEXIST) {
+		cl->result = -1;
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * Insert a new connection: its public-side key @rk (already claimed by
+ * the caller) and then its VM-side key. If the second insert fails the
+ * first is undone, so no half entry stays. Losing a race to another CPU
+ * creating the same connection yields the winner's record.
+ */
+static __always_inline struct hadp_conn *
+conn_insert(struct pkt *p, struct hadp_conn_key *k, struct hadp_conn_key *rk,
+	    struct hadp_conn *c, int *why)
+{
+	struct hadp_stats *st = p->st;
+	long err;
+
+	err = bpf_map_update_elem(&conns, k, c, BPF_NOEXIST);
+	if (err) {
+		bpf_map_delete_elem(&conns_rev, rk);
+		if (err == -EEXIST)
+			return bpf_map_lookup_elem(&conns, k);
+		conn_table_full(st);
+		*why = HADP_DROP_CONN_TABLE_FULL;
+		return NULL;
+	}
+	st->conns_created++;
+	conn_publish(HADP_EV_CONN_NEW, k, c, st);
+	return bpf_map_lookup_elem(&conns, k);
+}
+
+static __always_inline __u8 conn_first_state(struct iphdr *ip, struct l4info *l)
+{
+	/* A TCP flow picked up mid-stream (no SYN) is already established. */
+	if (ip->protocol == IPPROTO_TCP && !(l->tcp_flags & TCP_SYN))
+		return HADP_CONN_ESTABLISHED;
+	return HADP_CONN_OPENING;
+}
+
+/* A new connection from the VM: VIP 1:1, or a free port of its range. */
+static __always_inline struct hadp_conn *
+conn_new_out(struct pkt *p, struct iphdr *ip, struct l4info *l,
+	     struct hadp_conn_key *k, struct hadp_vip *vip,
+	     struct hadp_snat *sn, __u64 now, int *why)
+{
+	struct hadp_conn c = {
+		.last_seen = now,
+		.version = 1,
+		.ifindex = p->ctx->ingress_ifindex,
+		.state = conn_first_state(ip, l),
+	};
+	struct claim cl = { .key = *k };
+	long err;
+
+	if (vip) {
+		c.nat_ip = vip->ip;
+		c.nat_port = k->sport;
+		c.flags = HADP_CONN_VIP;
+		conn_rkey(&cl.rkey, k, &c);
+		err = bpf_map_update_elem(&conns_rev, &cl.rkey, k, BPF_NOEXIST);
+		if (err == -EEXIST)
+			return bpf_map_lookup_elem(&conns, k);
+		if (err) {
+			conn_table_full(p->st);
+			*why = HADP_DROP_CONN_TABLE_FULL;
+			return NULL;
+		}
+	} else {
+		c.nat_ip = sn->ip;
+		conn_rkey(&cl.rkey, k, &c);
+		cl.min = sn->port_min;
+		cl.size = sn->port_max >= sn->port_min ?
+			  sn->port_max - sn->port_min + 1 : 1;
+		/* Random start (RFC 6056): ports are not predictable. */
+		cl.start = bpf_get_prandom_u32() % cl.size;
+		bpf_loop(cl.size, claim_port, &cl, 0);
+		if (cl.result <= 0) {
+			if (cl.result < 0)
+				conn_table_full(p->st);
+			*why = cl.result < 0 ? HADP_DROP_CONN_TABLE_FULL :
+					       HADP_DROP_NAT_EXHAUSTED;
+			return NULL;
+		}
+		c.nat_port = cl.port;
+	}
+	return conn_insert(p, k, &cl.rkey, &c, why);
+}
+
+/* VM -> outside through a `nat` route. @tot is the IPv4 total length. */
+static __always_inline int nat_outbound(struct pkt *p, struct iphdr *ip,
+					void *data_end, __u32 tot)
+{
+	struct hadp_ifindex ik = { .ifindex = p->ctx->ingress_ifindex };
+	struct hadp_conn_key k = { .vni = p->ifc->vni };
+	struct hadp_snat *sn = NULL;
+	struct l4info l = {};
+	struct hadp_conn *c;
+	struct hadp_vip *vip;
+	struct encap_to to;
+	__u64 now;
+	__u32 label;
+	__u8 tos;
+	int why;
+
+	if (ip->ihl != 5)
+		return drop(p->st, HADP_DROP_UNSUPPORTED);
+	if (ip->frag_off & bpf_htons(IP_OFFSET))
+		return drop(p->st, HADP_DROP_FRAGMENT);
+	vip = bpf_map_lookup_elem(&vips, &ik);
+	if (!vip) {
+		sn = bpf_map_lookup_elem(&snat, &ik);
+		if (!sn)
+			return drop(p->st, HADP_DROP_NO_NAT);
+	}
+	why = encap_resolve(&to, p->cfg->nat_router);
+	if (why >= 0)
+		return drop(p->st, why);
+	to.src = vip ? vip->underlay : sn->underlay;
+	if (tot + HADP_ENCAP_LEN > to.up->mtu) {
+		if (!(ip->frag_off & bpf_htons(IP_DF)))
+			return drop(p->st, HADP_DROP_TOO_BIG_NO_DF);
+		return reply_icmp4(p, ICMP_DEST_UNREACH_, ICMP_FRAG_NEEDED_,
+				   to.up->mtu - HADP_ENCAP_LEN, HADP_DROP_TOO_BIG);
+	}
+	why = l4_parse(ip, data_end, &l);
+	if (why >= 0)
+		return drop(p->st, why);
+	if (ip->protocol == IPPROTO_ICMP && !l.echo)
+		return drop(p->st, HADP_DROP_NO_CONN);
+
+	k.src = ip->saddr;
+	k.dst = ip->daddr;
+	k.sport = l.sport;
+	k.dport = l.dport;
+	k.proto = ip->protocol;
+	now = bpf_ktime_get_ns();
+	c = bpf_map_lookup_elem(&conns, &k);
+	if (c) {
+		if (conn_track(c, k.proto, l.tcp_flags, true, now))
+			conn_publish(HADP_EV_CONN_UPDATE, &k, c, p->st);
+	} else {
+		/* Only an echo request opens an ICMP mapping, and a RST
+		 * never opens anything. */
+		if ((k.proto == IPPROTO_ICMP && l.icmp_type != ICMP_ECHO_) ||
+		    (k.proto == IPPROTO_TCP && (l.tcp_flags & TCP_RST)))
+			return drop(p->st, HADP_DROP_NO_CONN);
+		c = conn_new_out(p, ip, &l, &k, vip, sn, now, &why);
+		if (!c)
+			return drop(p->st, why);
+	}
+
+	nat_rewrite(ip, data_end, true, c->nat_ip, c->nat_port);
+	label = flow_hash4(ip, data_end);
+	tos = ip->tos;
+	ipv4_dec_ttl(ip);
+	p->st->snat++;
+	return encap(p, &to, tot, IPPROTO_IPIP_, tos, label);
+}
+
+/* Strip the outer headers of a tunnel packet and hand it to interface
+ * @ifindex (the caller checked its MAC is known). */
+static __always_inline int decap_deliver(struct xdp_md *ctx,
+					 struct hadp_stats *st, __u32 ifindex,
+					 struct hadp_iface *t, __u16 eproto,
+					 __u32 frame, __u32 outer)
+{
+	struct hadp_stats *tst;
+	void *data, *data_end;
+	struct ethhdr *eth;
+
+	if (frame > outer && bpf_xdp_adjust_tail(ctx, (int)outer - (int)frame))
+		return drop(st, HADP_DROP_NO_ROOM);
+	if (bpf_xdp_adjust_head(ctx, HADP_ENCAP_LEN))
+		return drop(st, HADP_DROP_NO_ROOM);
+	data = (void *)(long)ctx->data;
+	data_end = (void *)(long)ctx->data_end;
+	eth = data;
+	if ((void *)(eth + 1) > data_end)
+		return drop(st, HADP_DROP_MALFORMED);
+	__builtin_memcpy(eth->h_dest, t->mac, 6);
+	__builtin_memcpy(eth->h_source, t->dev_mac, 6);
+	eth->h_proto = bpf_htons(eproto);
+	st->decap++;
+	tst = stats_of(ifindex);
+	if (tst) {
+		tst->tx_packets++;
+		tst->tx_bytes += data_end - data;
+	}
+	return bpf_redirect(ifindex, 0);
+}
+
+/*
+ * Return traffic for a port of a NAT IP that another host owns: send it
+ * on to the owner's underlay address, from the address it came to.
+ */
+static __always_inline int nat_relay(struct xdp_md *ctx, struct hadp_stats *st,
+				     struct ipv6hdr *ip6, const __u8 *owner)
+{
+	struct ethhdr *eth = (void *)ip6 - sizeof(*eth);
+	struct encap_to to;
+	int why;
+
+	why = encap_resolve(&to, owner);
+	if (why >= 0)
+		return drop(st, why);
+	/* A misconfigured pair relaying to each other dies out here. */
+	if (ip6->hop_limit <= 1)
+		return drop(st, HADP_DROP_TTL_EXPIRED);
+	ip6->hop_limit--;
+	__builtin_memcpy(&ip6->saddr, &ip6->daddr, 16);
+	__builtin_memcpy(&ip6->daddr, owner, 16);
+	__builtin_memcpy(eth->h_dest, to.nb->mac, 6);
+	__builtin_memcpy(eth->h_source, to.up->mac, 6);
+	st->nat_relayed++;
+	return bpf_redirect(to.up->ifindex, 0);
+}
+
+/* The neighbour's range of NAT IP @ip holding @port, if any. */
+static __always_inline const __u8 *nat_owner(__be32 ip, __be16 port)
+{
+	struct hadp_nat_ip_key k = { .ip = ip };
+	struct hadp_nat_ip *n;
+	__u16 hp = bpf_ntohs(port);
+	int i;
+
+	n = bpf_map_lookup_elem(&nat_ips, &k);
+	if (!n)
+		return NULL;
+	for (i = 0; i < HADP_NAT_RANGES; i++) {
+		if (i >= n->count)
+			break;
+		if (hp >= n->range[i].port_min && hp <= n->range[i].port_max)
+			return n->range[i].ifindex ? NULL : n->range[i].underlay;
+	}
+	return NULL;
+}
+
+/* A new connection from outside to a VIP: TCP SYN, UDP, ICMP echo. */
+static __always_inline struct hadp_conn *
+conn_new_in(struct pkt *p, struct iphdr *ip, struct l4info *l, __u32 ifindex,
+	    struct hadp_iface *t, __u64 now, int *why)
+{
+	struct hadp_conn_key k = {
+		.vni = t->vni,
+		.src = t->ipv4,
+		.dst = ip->saddr,
+		.sport = l->echo ? l->sport : l->dport,
+		.dport = l->echo ? 0 : l->sport,
+		.proto = ip->protocol,
+	};
+	struct hadp_conn c = {
+		.last_seen = now,
+		.version = 1,
+		.ifindex = ifindex,
+		.nat_ip = ip->daddr,
+		.nat_port = k.sport,
+		.state = conn_first_state(ip, l),
+		.flags = HADP_CONN_VIP | HADP_CONN_INBOUND,
+	};
+	struct hadp_conn_key rk;
+	long err;
+
+	*why = HADP_DROP_NO_CONN;
+	if ((ip->protocol == IPPROTO_ICMP && l->icmp_type != ICMP_ECHO_) ||
+	    (ip->protocol == IPPROTO_TCP && (l->tcp_flags & TCP_RST)))
+		return NULL;
+	conn_rkey(&rk, &k, &c);
+	err = bpf_map_update_elem(&conns_rev, &rk, &k, BPF_NOEXIST);
+	if (err == -EEXIST) {
+		struct hadp_conn_key *won = bpf_map_lookup_elem(&conns_rev, &rk);
+
+		return won ? bpf_map_lookup_elem(&conns, won) : NULL;
+	}
+	if (err) {
+		conn_table_full(p->st);
+		*why = HADP_DROP_CONN_TABLE_FULL;
+		return NULL;
+	}
+	return conn_insert(p, &k, &rk, &c, why);
+}
+
+/*
+ * ICMP error from outside about a packet NAT sent: find the connection
+ * from the quoted packet and translate both the error and the quote back,
+ * so path MTU discovery and traceroute work through NAT. The quoted
+ * transport checksum is left alone: receivers do not check it.
+ */
+static __always_inline int nat_icmp_error_in(struct pkt *p, struct iphdr *ip,
+					     void *data_end,
+					     struct hadp_conn **cp,
+					     struct hadp_conn_key *kout)
+{
+	struct icmphdr *ic = (void *)(ip + 1);
+	struct hadp_conn_key rk = {}, *k;
+	struct iphdr *q = (void *)(ic + 1);
+	__be16 *qport, qcheck;
+	struct hadp_conn *c;
+	__u8 *ql4 = (void *)(q + 1);
+
+	if (ic->type != ICMP_DEST_UNREACH_ && ic->type != ICMP_TIME_EXCEEDED_ &&
+	    ic->type != 12 /* parameter problem */)
+		return HADP_DROP_NO_CONN;
+	if ((void *)(ql4 + 8) > data_end || q->ihl != 5 || q->saddr != ip->daddr)
+		return HADP_DROP_MALFORMED;
+	rk.src = q->daddr;
+	rk.dst = q->saddr;
+	rk.proto = q->protocol;
+	if (q->protocol == IPPROTO_ICMP) {
+		qport = (__be16 *)(ql4 + 4);		/* echo identifier */
+		rk.sport = *qport;
+	} else if (q->protocol == IPPROTO_TCP || q->protocol == IPPROTO_UDP) {
+		qport = (__be16 *)ql4;			/* source port */
+		rk.sport = *(__be16 *)(ql4 + 2);
+		rk.dport = *qport;
+	} else {
+		return HADP_DROP_NO_CONN;
+	}
+	k = bpf_map_lookup_elem(&conns_rev, &rk);
+	if (!k)
+		return HADP_DROP_NO_CONN;
+	*kout = *k;
+	c = bpf_map_lookup_elem(&conns, kout);
+	if (!c)
+		return HADP_DROP_NO_CONN;
+
+	/* The quote: its source address (and so its header checksum) and
+	 * port; the ICMP checksum covers all three. */
+	qcheck = q->check;
+	csum_replace4(&q->check, q->saddr, kout->src);
+	csum_replace4(&ic->checksum, q->saddr, kout->src);
+	csum_replace2(&ic->checksum, qcheck, q->check);
+	q->saddr = kout->src;
+	csum_replace2(&ic->checksum, *qport, kout->sport);
+	*qport = kout->sport;
+	/* The error itself: to the VM. */
+	csum_replace4(&ip->check, ip->daddr, kout->src);
+	ip->daddr = kout->src;
+	*cp = c;
+	return -1;
+}
+
+/*
+ * Uplink: a tunnel packet for a NAT or VIP underlay address (@ul). The
+ * inner packet is at @ip, @plen bytes of outer payload.
+ */
+static __always_inline int nat_inbound(struct xdp_md *ctx, struct hadp_stats *st,
+				       struct hadp_underlay *ul,
+				       struct ipv6hdr *ip6, __u32 plen,
+				       __u32 frame, __u32 outer)
+{
+	void *data_end = (void *)(long)ctx->data_end;
+	struct hadp_ifindex ik = { .ifindex = ul->ifindex };
+	struct iphdr *ip = (void *)(ip6 + 1);
+	struct pkt p = { .ctx = ctx, .st = st };
+	struct hadp_conn *c = NULL;
+	struct hadp_conn_key rk = {}, k, *kp;
+	struct hadp_iface *t;
+	struct l4info l = {};
+	__be32 pub;
+	__u64 now;
+	int why;
+
+	if (ul->kind == HADP_UL_VIP) {
+		struct hadp_vip *v = bpf_map_lookup_elem(&vips, &ik);
+
+		if (!v)
+			return drop(st, HADP_DROP_WRONG_DST);
+		pub = v->ip;
+	} else {
+		struct hadp_snat *s = bpf_map_lookup_elem(&snat, &ik);
+
+		if (!s)
+			return drop(st, HADP_DROP_WRONG_DST);
+		pub = s->ip;
+	}
+	if (ip6->nexthdr != IPPROTO_IPIP_)
+		return drop(st, HADP_DROP_NOT_TUNNEL);
+	if ((void *)(ip + 1) > data_end || ip->version != 4 ||
+	    bpf_ntohs(ip->tot_len) > plen)
+		return drop(st, HADP_DROP_MALFORMED);
+	if (ip->daddr != pub)
+		return drop(st, HADP_DROP_WRONG_DST);
+	if (ip->ihl != 5)
+		return drop(st, HADP_DROP_UNSUPPORTED);
+	if (ip->frag_off & bpf_htons(IP_OFFSET))
+		return drop(st, HADP_DROP_FRAGMENT);
+	why = l4_parse(ip, data_end, &l);
+	if (why >= 0)
+		return drop(st, why);
+
+	if (ip->protocol == IPPROTO_ICMP && !l.echo) {
+		why = nat_icmp_error_in(&p, ip, data_end, &c, &k);
+		if (why >= 0)
+			return drop(st, why);
+		goto deliver;
+	}
+
+	rk.src = ip->saddr;
+	rk.dst = ip->daddr;
+	rk.sport = l.sport;
+	rk.dport = l.dport;	/* 0 for ICMP echo */
+	rk.proto = ip->protocol;
+	now = bpf_ktime_get_ns();
+	kp = bpf_map_lookup_elem(&conns_rev, &rk);
+	if (kp) {
+		k = *kp;
+		c = bpf_map_lookup_elem(&conns, &k);
+	}
+	if (c) {
+		if (conn_track(c, k.proto, l.tcp_flags, false, now))
+			conn_publish(HADP_EV_CONN_UPDATE, &k, c, st);
+	} else if (ul->kind == HADP_UL_VIP) {
+		t = iface_get(ul->ifindex);
+		if (!t || !(t->flags & HADP_IFACE_IPV4))
+			return drop(st, HADP_DROP_WRONG_DST);
+		c = conn_new_in(&p, ip, &l, ul->ifindex, t, now, &why);
+		if (!c)
+			return drop(st, why);
+		k.src = t->ipv4;
+		k.sport = c->nat_port;
+	} else {
+		const __u8 *owner = nat_owner(ip->daddr, l.echo ? l.sport : l.dport);
+
+		if (owner)
+			return nat_relay(ctx, st, ip6, owner);
+		return drop(st, HADP_DROP_NO_CONN);
+	}
+	nat_rewrite(ip, data_end, false, k.src, k.sport);
+
+deliver:
+	t = iface_get(c->ifindex);
+	if (!t)
+		return drop(st, HADP_DROP_WRONG_DST);
+	if (t->mac_state != HADP_MAC_KNOWN)
+		return drop(st, HADP_DROP_MAC_UNKNOWN);
+	st->dnat++;
+	return decap_deliver(ctx, st, c->ifindex, t, ETH_P_IP, frame, outer);
+}
+
+#endif /* HADP_BPF_NAT_H */
