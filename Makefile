@@ -71,12 +71,12 @@ $(BUILD)/hadp: $(CLI_OBJS) $(BUILD)/libhadp.a
 $(BUILD)/tests/unit: $(wildcard tests/unit/*.c) $(wildcard tests/unit/*.h) $(BUILD)/libhadp.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Itests/unit -o $@ $(wildcard tests/unit/*.c) $(BUILD)/libhadp.a \
-		$(LDLIBS) $(shell pkg-config --libs check)
+		$(LDLIBS) $(shell pkg-config --libs check) -lpthread
 
 $(BUILD)/tests/bpf: $(wildcard tests/bpf/*.c) $(wildcard tests/bpf/*.h) $(SKELS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Itests/bpf -o $@ $(wildcard tests/bpf/*.c) \
-		$(LDLIBS) $(shell pkg-config --libs check)
+		$(LDLIBS) $(shell pkg-config --libs check) -lpthread
 
 kmod:
 	@test -n "$(KDIR)" || { echo "no kernel headers: install linux-headers-amd64 or set KDIR" >&2; exit 1; }

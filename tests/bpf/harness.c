@@ -74,7 +74,9 @@ void env_init(void)
 	NONEIGH4 = inet_addr("10.0.9.9");
 }
 
-static void update(struct bpf_map *m, const void *k, const void *v)
+uint32_t env_conns_max;
+
+void update_elem(struct bpf_map *m, const void *k, const void *v)
 {
 	ck_assert_int_eq(bpf_map_update_elem(bpf_map__fd(m), k, v, BPF_ANY), 0);
 }
@@ -96,7 +98,7 @@ void route4_add(uint32_t vni, const char *prefix, int type, int dev,
 		r.ifindex = E.ifindex[dev];
 	if (nexthop)
 		memcpy(r.nexthop, nexthop, 16);
-	update(E.skel->maps.routes4, &k, &r);
+	update_elem(E.skel->maps.routes4, &k, &r);
 }
 
 static void route6_add(uint32_t vni, const uint8_t addr[16], int plen,
@@ -110,17 +112,18 @@ static void route6_add(uint32_t vni, const uint8_t addr[16], int plen,
 		r.ifindex = E.ifindex[dev];
 	if (nexthop)
 		memcpy(r.nexthop, nexthop, 16);
-	update(E.skel->maps.routes6, &k, &r);
+	update_elem(E.skel->maps.routes6, &k, &r);
 }
 
 void config_set_rate(uint32_t rate, uint32_t burst)
 {
 	struct hadp_config c = { .gw4 = GW4, .icmp_rate = rate,
-				 .icmp_burst = burst };
+				 .icmp_burst = burst,
+				 .timeout = HADP_DEFAULT_TIMEOUTS };
 	uint32_t zero = 0;
 
 	memcpy(c.gw6, GW6, 16);
-	update(E.skel->maps.config, &zero, &c);
+	update_elem(E.skel->maps.config, &zero, &c);
 }
 
 void uplink_set_mtu(uint32_t mtu)
@@ -129,7 +132,7 @@ void uplink_set_mtu(uint32_t mtu)
 	uint32_t zero = 0;
 
 	memcpy(u.mac, MAC[UL0], 6);
-	update(E.skel->maps.uplink, &zero, &u);
+	update_elem(E.skel->maps.uplink, &zero, &u);
 }
 
 static void stats_create(int ifindex)
@@ -138,7 +141,7 @@ static void stats_create(int ifindex)
 	struct hadp_ifindex k = { .ifindex = ifindex };
 	void *zero = calloc(ncpu, sizeof(struct hadp_stats));
 
-	update(E.skel->maps.stats, &k, zero);
+	update_elem(E.skel->maps.stats, &k, zero);
 	free(zero);
 }
 
@@ -148,8 +151,13 @@ void env_setup(void)
 	struct hadp_neigh nb = { .state = HADP_NEIGH_VALID };
 	int i;
 
-	E.skel = hadp_bpf__open_and_load();
+	E.skel = hadp_bpf__open();
 	ck_assert_ptr_nonnull(E.skel);
+	if (env_conns_max) {
+		bpf_map__set_max_entries(E.skel->maps.conns, env_conns_max);
+		bpf_map__set_max_entries(E.skel->maps.conns_rev, env_conns_max);
+	}
+	ck_assert_int_eq(hadp_bpf__load(E.skel), 0);
 	E.vm_fd = bpf_program__fd(E.skel->progs.hadp_vm);
 	E.ul_fd = bpf_program__fd(E.skel->progs.hadp_uplink);
 
@@ -178,9 +186,9 @@ void env_setup(void)
 		memcpy(v.dev_mac, DEVMAC[i], 6);
 		v.ipv4 = V4[i];
 		memcpy(v.underlay, UNDERLAY[i], 16);
-		update(E.skel->maps.ifaces, &k, &v);
+		update_elem(E.skel->maps.ifaces, &k, &v);
 		memcpy(uk.addr, UNDERLAY[i], 16);
-		update(E.skel->maps.underlay, &uk, &ul);
+		update_elem(E.skel->maps.underlay, &uk, &ul);
 		route4_add(VNI[i], i == VM4 ? "10.0.0.4/32" :
 			   i == VM1 ? "10.0.0.1/32" : "10.0.0.2/32",
 			   HADP_ROUTE_LOCAL, i, NULL, VNI[i]);
@@ -192,7 +200,7 @@ void env_setup(void)
 	nb.ifindex = E.ifindex[UL0];
 	memcpy(nb.mac, NH_MAC, 6);
 	memcpy(nb.gateway, NH_B, 16);
-	update(E.skel->maps.neighs, &nk, &nb);
+	update_elem(E.skel->maps.neighs, &nk, &nb);
 }
 
 void env_teardown(void)

@@ -76,5 +76,11 @@ TCase *tcase_ndisc(void);
 TCase *tcase_encap(void);
 TCase *tcase_uplink(void);
 TCase *tcase_root(void);
+TCase *tcase_nat(void);
+TCase *tcase_nat_table(void);
+
+/* Sizes of conns / conns_rev for the next env_setup (0: the default). */
+extern uint32_t env_conns_max;
+void update_elem(struct bpf_map *m, const void *k, const void *v);
 
 #endif

@@ -19,6 +19,8 @@ int main(void)
 	suite_add_tcase(s, tcase_encap());
 	suite_add_tcase(s, tcase_uplink());
 	suite_add_tcase(s, tcase_root());
+	suite_add_tcase(s, tcase_nat());
+	suite_add_tcase(s, tcase_nat_table());
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);

@@ -232,6 +232,8 @@ static bool l3_csum_ok(const uint8_t *ip, size_t len)
 			return true;
 		if (proto != 1 && proto != 17 && proto != 6)
 			return true;
+		if (proto == 17 && get16(ip + hl + 6) == 0)
+			return true;	/* UDP over IPv4: no checksum */
 		return csum_partial_ref(ip + hl, tot - hl,
 					proto == 1 ? 0 :
 					csum_partial_ref(ip + 12, 8, 0) + proto +

@@ -1,0 +1,858 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * NAT: SNAT and VIP translations both ways, ICMP echo and errors, port
+ * claims and exhaustion, neighbour-NAT relay, TCP state, deltas, sweep.
+ *
+ *   vm1 (10.0.0.1, VNI 100): SNAT 198.51.100.1 ports 1000-1003, return
+ *                            underlay fd00:a::11
+ *   vm2 (10.0.0.2, VNI 100): VIP 203.0.113.2, underlay fd00:a::12
+ *   198.51.100.1 ports 2000-2999 belong to the host at fd00:b::11
+ *   VNI 100 0.0.0.0/0 -> nat; NAT router fd00:ff::1 (MAC 02:cc:...)
+ */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <sched.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "harness.h"
+
+static const uint8_t NAT_UL[16] = { 0xfd, 0, 0, 0xa, [15] = 0x11 };
+static const uint8_t VIP_UL[16] = { 0xfd, 0, 0, 0xa, [15] = 0x12 };
+static const uint8_t PEER_UL[16] = { 0xfd, 0, 0, 0xb, [15] = 0x11 };
+static const uint8_t ROUTER6[16] = { 0xfd, 0, 0, 0xff, [15] = 1 };
+static const uint8_t ROUTER_MAC[6] = { 0x02, 0xcc, 0, 0, 0, 1 };
+static uint32_t NAT_IP, VIP_IP, INET;
+
+static void neigh_add(const uint8_t addr[16], const uint8_t mac[6])
+{
+	struct hadp_neigh_key k;
+	struct hadp_neigh n = { .state = HADP_NEIGH_VALID,
+				.ifindex = E.ifindex[UL0] };
+
+	memcpy(k.addr, addr, 16);
+	memcpy(n.mac, mac, 6);
+	memcpy(n.gateway, addr, 16);
+	update_elem(E.skel->maps.neighs, &k, &n);
+}
+
+static void set_timeouts(const uint32_t to[HADP_TO_MAX])
+{
+	struct hadp_config c;
+	uint32_t zero = 0;
+
+	ck_assert_int_eq(bpf_map_lookup_elem(bpf_map__fd(E.skel->maps.config),
+					     &zero, &c), 0);
+	memcpy(c.nat_router, ROUTER6, 16);
+	memcpy(c.timeout, to, sizeof(c.timeout));
+	update_elem(E.skel->maps.config, &zero, &c);
+}
+
+static void nat_setup(void)
+{
+	static const uint32_t to[HADP_TO_MAX] = HADP_DEFAULT_TIMEOUTS;
+	struct hadp_ifindex k1 = { .ifindex = E.ifindex[VM1] };
+	struct hadp_ifindex k2 = { .ifindex = E.ifindex[VM2] };
+	struct hadp_snat sn = { .port_min = 1000, .port_max = 1003 };
+	struct hadp_vip vip = { 0 };
+	struct hadp_underlay_key uk;
+	struct hadp_underlay ul = { .kind = HADP_UL_NAT,
+				    .ifindex = E.ifindex[VM1] };
+	struct hadp_nat_ip_key nk;
+	struct hadp_nat_ip nip = { .count = 2 };
+
+	env_setup();
+	NAT_IP = inet_addr("198.51.100.1");
+	VIP_IP = inet_addr("203.0.113.2");
+	INET = inet_addr("192.0.2.9");
+	set_timeouts(to);
+	neigh_add(ROUTER6, ROUTER_MAC);
+	neigh_add(PEER_UL, NH_MAC);
+	route4_add(100, "0.0.0.0/0", HADP_ROUTE_NAT, -1, NULL, 100);
+
+	sn.ip = NAT_IP;
+	memcpy(sn.underlay, NAT_UL, 16);
+	update_elem(E.skel->maps.snat, &k1, &sn);
+	memcpy(uk.addr, NAT_UL, 16);
+	update_elem(E.skel->maps.underlay, &uk, &ul);
+
+	vip.ip = VIP_IP;
+	memcpy(vip.underlay, VIP_UL, 16);
+	update_elem(E.skel->maps.vips, &k2, &vip);
+	memcpy(uk.addr, VIP_UL, 16);
+	ul.kind = HADP_UL_VIP;
+	ul.ifindex = E.ifindex[VM2];
+	update_elem(E.skel->maps.underlay, &uk, &ul);
+
+	nk.ip = NAT_IP;
+	nip.range[0] = (struct hadp_nat_range){ .port_min = 1000, .port_max = 1003,
+						 .ifindex = E.ifindex[VM1] };
+	memcpy(nip.range[0].underlay, NAT_UL, 16);
+	nip.range[1] = (struct hadp_nat_range){ .port_min = 2000, .port_max = 2999 };
+	memcpy(nip.range[1].underlay, PEER_UL, 16);
+	update_elem(E.skel->maps.nat_ips, &nk, &nip);
+}
+
+/* ---- packets ------------------------------------------------------- */
+
+static void put16(uint8_t *b, uint16_t v)
+{
+	b[0] = v >> 8;
+	b[1] = v;
+}
+
+static uint16_t get16(const uint8_t *b)
+{
+	return b[0] << 8 | b[1];
+}
+
+/* IPv4 + UDP or TCP (20-byte header, flags) from @vm's point of view. */
+static void l4_packet(struct pkt *p, const uint8_t dmac[6],
+		      const uint8_t smac[6], uint32_t saddr, uint32_t daddr,
+		      uint8_t proto, uint16_t sport, uint16_t dport,
+		      uint8_t tcp_flags, size_t payload)
+{
+	size_t ip, l4 = 14 + 20, len = proto == 6 ? 20 : 8, i;
+	uint8_t *h;
+	uint32_t sum;
+	uint16_t c;
+
+	pkt_eth(p, dmac, smac, 0x0800);
+	ip = pkt_ip4(p, saddr, daddr, proto, 64, true, len + payload);
+	h = p->d + l4;
+	memset(h, 0, len);
+	put16(h, sport);
+	put16(h + 2, dport);
+	if (proto == 6) {
+		h[12] = 5 << 4;
+		h[13] = tcp_flags;
+		put16(h + 14, 65535);
+	} else {
+		put16(h + 4, len + payload);
+	}
+	for (i = 0; i < payload; i++)
+		h[len + i] = (uint8_t)(i * 13 + 1);
+	sum = csum_partial_ref(p->d + ip + 12, 8, 0) + proto + len + payload;
+	c = csum_ref(h, len + payload, sum);
+	put16(h + (proto == 6 ? 16 : 6), c ? c : 0xffff);
+	p->len = l4 + len + payload;
+}
+
+static void icmp_echo(struct pkt *p, const uint8_t dmac[6],
+		      const uint8_t smac[6], uint32_t saddr, uint32_t daddr,
+		      uint8_t type, uint16_t id)
+{
+	pkt_eth(p, dmac, smac, 0x0800);
+	pkt_ip4(p, saddr, daddr, 1, 64, true, 8 + 16);
+	pkt_icmp_echo4(p, id, 16);
+	if (type != 8) {
+		p->d[34] = type;
+		p->d[36] = p->d[37] = 0;
+		uint16_t c = csum_ref(p->d + 34, 24, 0);
+		put16(p->d + 36, c);
+	}
+}
+
+/* The frame as the router would send it to @ul: IPv4-in-IPv6. */
+static void from_router(struct pkt *out, const struct pkt *inner,
+			const uint8_t ul[16])
+{
+	pkt_eth(out, MAC[UL0], ROUTER_MAC, 0x86dd);
+	pkt_ip6(out, ROUTER6, ul, 4, 64, inner->len - 14);
+	memcpy(out->d + out->len, inner->d + 14, inner->len - 14);
+	out->len += inner->len - 14;
+}
+
+/* The inner IPv4 frame of an encapsulated packet, as an Ethernet frame. */
+static void inner_of(struct pkt *inner, const struct pkt *outer)
+{
+	memcpy(inner->d, outer->d, 14);
+	memcpy(inner->d + 14, outer->d + 54, outer->len - 54);
+	inner->len = outer->len - 40;
+}
+
+static int vm_send(int vm, const struct pkt *in, struct pkt *out)
+{
+	return run(E.vm_fd, E.ifindex[vm], in, out);
+}
+
+static int ul_recv(const struct pkt *in, struct pkt *out)
+{
+	return run(E.ul_fd, E.ifindex[UL0], in, out);
+}
+
+/* ---- the connection table and its deltas -------------------------- */
+
+static int count_entries(struct bpf_map *m)
+{
+	struct hadp_conn_key k, next;
+	int n = 0, fd = bpf_map__fd(m);
+	void *prev = NULL;
+
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		k = next;
+		prev = &k;
+		n++;
+	}
+	return n;
+}
+
+#define MAX_EV 4096
+static struct hadp_event ev[MAX_EV];
+static int nev;
+
+static int on_event(void *ctx, void *data, size_t size)
+{
+	ck_assert_uint_eq(size, sizeof(struct hadp_event));
+	if (nev < MAX_EV)
+		memcpy(&ev[nev++], data, size);
+	return 0;
+}
+
+static int drain_events(void)
+{
+	struct ring_buffer *rb;
+
+	nev = 0;
+	rb = ring_buffer__new(bpf_map__fd(E.skel->maps.events), on_event,
+			      NULL, NULL);
+	ck_assert_ptr_nonnull(rb);
+	ring_buffer__consume(rb);
+	ring_buffer__free(rb);
+	return nev;
+}
+
+static int sweep(uint32_t mode, uint32_t ifindex, struct hadp_sweep *res)
+{
+	struct pkt in = { .len = 64 }, out;
+	struct hadp_sweep req = { .mode = mode, .ifindex = ifindex };
+
+	memcpy(in.d, &req, sizeof(req));
+	ck_assert_int_eq(run(bpf_program__fd(E.skel->progs.hadp_sweep), 0,
+			     &in, &out), XDP_PASS);
+	memcpy(res, out.d, sizeof(*res));
+	return res->deleted;
+}
+
+/* ---- SNAT ---------------------------------------------------------- */
+
+START_TEST(snat_new_and_established)
+{
+	struct pkt in, out, inner;
+	uint16_t port;
+	struct hadp_conn_key k = { .vni = 100, .proto = 17 };
+	struct hadp_conn c;
+
+	nat_setup();
+	l4_packet(&in, DEVMAC[VM1], MAC[VM1], V4[VM1], INET, 17, 4000, 53, 0, 40);
+	ck_assert_int_eq(vm_send(VM1, &in, &out), XDP_REDIRECT);
+	/* Outer: from the NAT's return address to the router. */
+	ck_assert_mem_eq(out.d, ROUTER_MAC, 6);
+	ck_assert_mem_eq(out.d + 6, MAC[UL0], 6);
+	ck_assert_uint_eq(out.d[20], 4);
+	ck_assert_mem_eq(out.d + 22, NAT_UL, 16);
+	ck_assert_mem_eq(out.d + 38, ROUTER6, 16);
+	/* Inner: source translated, TTL decremented, checksums right. */
+	ck_assert(csum_ok(out.d, out.len));
+	inner_of(&inner, &out);
+	ck_assert_mem_eq(inner.d + 26, &NAT_IP, 4);
+	ck_assert_mem_eq(inner.d + 30, &INET, 4);
+	ck_assert_uint_eq(inner.d[22], 63);
+	port = get16(inner.d + 34);
+	ck_assert(port >= 1000 && port <= 1003);
+	ck_assert_uint_eq(get16(inner.d + 36), 53);
+	ck_assert_mem_eq(inner.d + 42, in.d + 42, 40);
+
+	k.src = V4[VM1];
+	k.dst = INET;
+	k.sport = htons(4000);
+	k.dport = htons(53);
+	ck_assert_int_eq(bpf_map_lookup_elem(bpf_map__fd(E.skel->maps.conns),
+					     &k, &c), 0);
+	ck_assert_uint_eq(ntohs(c.nat_port), port);
+	ck_assert_uint_eq(c.nat_ip, NAT_IP);
+	ck_assert_uint_eq(c.state, HADP_CONN_OPENING);
+	ck_assert_uint_eq(c.version, 1);
+	ck_assert_uint_eq(c.ifindex, (uint32_t)E.ifindex[VM1]);
+
+	/* The delta describes it completely, both keys. */
+	ck_assert_int_eq(drain_events(), 1);
+	ck_assert_uint_eq(ev[0].type, HADP_EV_CONN_NEW);
+	ck_assert_mem_eq(&ev[0].conn.key, &k, sizeof(k));
+	ck_assert_uint_eq(ev[0].conn.rkey.src, INET);
+	ck_assert_uint_eq(ev[0].conn.rkey.dst, NAT_IP);
+	ck_assert_uint_eq(ntohs(ev[0].conn.rkey.sport), 53);
+	ck_assert_uint_eq(ntohs(ev[0].conn.rkey.dport), port);
+	ck_assert_uint_eq(ev[0].conn.val.nat_port, c.nat_port);
+
+	/* Established: the same port again, no new connection. */
+	ck_assert_int_eq(vm_send(VM1, &in, &out), XDP_REDIRECT);
+	inner_of(&inner, &out);
+	ck_assert_uint_eq(get16(inner.d + 34), port);
+	ck_assert_int_eq(count_entries(E.skel->maps.conns), 1);
+	ck_assert_int_eq(count_entries(E.skel->maps.conns_rev), 1);
+	ck_assert_int_eq(drain_events(), 0);
+	ck_assert_uint_eq(STAT(VM1, snat), 2);
+	ck_assert_uint_eq(STAT(VM1, conns_created), 1);
+}
+END_TEST
+
+START_TEST(snat_reply_translated_back)
+{
+	struct pkt in, out, inner, reply, tun, exp;
+	uint16_t port;
+	struct hadp_conn_key k = { .vni = 100, .proto = 17 };
+	struct hadp_conn c;
+
+	nat_setup();
+	l4_packet(&in, DEVMAC[VM1], MAC[VM1], V4[VM1], INET, 17, 4000, 53, 0, 40);
+	vm_send(VM1, &in, &out);
+	inner_of(&inner, &out);
+	port = get16(inner.d + 34);
+	drain_events();
+
+	l4_packet(&reply, MAC[UL0], ROUTER_MAC, INET, NAT_IP, 17, 53, port, 0, 30);
+	from_router(&tun, &reply, NAT_UL);
+	ck_assert_int_eq(ul_recv(&tun, &out), XDP_REDIRECT);
+	/* Exactly the reply as the VM expects it, built independently. */
+	l4_packet(&exp, MAC[VM1], DEVMAC[VM1], INET, V4[VM1], 17, 53, 4000, 0, 30);
+	ck_assert_pkt_eq(&out, &exp);
+	ck_assert_uint_eq(STAT(UL0, dnat), 1);
+	ck_assert_uint_eq(STAT(VM1, tx_packets), 1);
+
+	/* The reply moved the connection on, and said so. */
+	k.src = V4[VM1];
+	k.dst = INET;
+	k.sport = htons(4000);
+	k.dport = htons(53);
+	ck_assert_int_eq(bpf_map_lookup_elem(bpf_map__fd(E.skel->maps.conns),
+					     &k, &c), 0);
+	ck_assert_uint_eq(c.state, HADP_CONN_ESTABLISHED);
+	ck_assert_uint_eq(c.version, 2);
+	ck_assert_int_eq(drain_events(), 1);
+	ck_assert_uint_eq(ev[0].type, HADP_EV_CONN_UPDATE);
+	ck_assert_uint_eq(ev[0].version, 2);
+}
+END_TEST
+
+START_TEST(zero_udp_checksum_stays_zero)
+{
+	struct pkt in, out, inner;
+
+	nat_setup();
+	l4_packet(&in, DEVMAC[VM1], MAC[VM1], V4[VM1], INET, 17, 4000, 53, 0, 8);
+	in.d[40] = in.d[41] = 0;
+	ck_assert_int_eq(vm_send(VM1, &in, &out), XDP_REDIRECT);
+	inner_of(&inner, &out);
+	ck_assert_uint_eq(get16(inner.d + 40), 0);
+	ck_assert(csum_ok(inner.d, inner.len));
+}
+END_TEST
+
+START_TEST(unknown_inbound_dropped)
+{
+	struct pkt reply, tun, out;
+
+	nat_setup();
+	l4_packet(&reply, MAC[UL0], ROUTER_MAC, INET, NAT_IP, 17, 53, 1001, 0, 10);
+	from_router(&tun, &reply, NAT_UL);
+	ck_assert_int_eq(ul_recv(&tun, &out), XDP_DROP);
+	/* A port outside every range too. */
+	l4_packet(&reply, MAC[UL0], ROUTER_MAC, INET, NAT_IP, 17, 53, 5000, 0, 10);
+	from_router(&tun, &reply, NAT_UL);
+	ck_assert_int_eq(ul_recv(&tun, &out), XDP_DROP);
+	ck_assert_uint_eq(stat_drop(UL0, HADP_DROP_NO_CONN), 2);
+	/* To the NAT underlay, but not to the NAT IP. */
+	l4_packet(&reply, MAC[UL0], ROUTER_MAC, INET, VIP_IP, 17, 53, 1001, 0, 10);
+	from_router(&tun, &reply, NAT_UL);
+	ck_assert_int_eq(ul_recv(&tun, &out), XDP_DROP);
+	ck_assert_uint_eq(stat_drop(UL0, HADP_DROP_WRONG_DST), 1);
+	ck_assert_uint_eq(STAT(VM1, tx_packets), 0);
+}
+END_TEST
+
+START_TEST(neighbour_nat_relay)
+{
+	struct pkt reply, tun, out, exp;
+
+	nat_setup();
+	l4_packet(&reply, MAC[UL0], ROUTER_MAC, INET, NAT_IP, 6, 443, 2500,
+		  0x12, 0);
+	from_router(&tun, &reply, NAT_UL);
+	ck_assert_int_eq(ul_recv(&tun, &out), XDP_REDIRECT);
+	/* Same packet, re-addressed to the owner, from where it came to. */
+	pkt_eth(&exp, NH_MAC, MAC[UL0], 0x86dd);
+	pkt_ip6(&exp, NAT_UL, PEER_UL, 4, 63, reply.len - 14);
+	memcpy(exp.d + exp.len, reply.d + 14, reply.len - 14);
+	exp.len += reply.len - 14;
+	ck_assert_pkt_eq(&out, &exp);
+	ck_assert_uint_eq(STAT(UL0, nat_relayed), 1);
+	ck_assert_int_eq(count_entries(E.skel->maps.conns), 0);
+}
+END_TEST
+
+START_TEST(port_exhaustion)
+{
+	struct pkt in, out, inner;
+	int seen[4] = { 0 }, i;
+
+	nat_setup();
+	for (i = 0; i < 4; i++) {
+		l4_packet(&in, DEVMAC[VM1], MAC[VM1], V4[VM1], INET, 17,
+			  4000 + i, 53, 0, 8);
+		ck_assert_int_eq(vm_send(VM1, &in, &out), XDP_REDIRECT);
+		inner_of(&inner, &out);
+		seen[get16(inner.d + 34) - 1000]++;
+	}
+	for (i = 0; i < 4; i++)
+		ck_assert_int_eq(seen[i], 1);
+	/* Every port is live: the fifth flow is refused, none reused. */
+	l4_packet(&in, DEVMAC[VM1], MAC[VM1], V4[VM1], INET, 17, 4100, 53, 0, 8);
+	ck_assert_int_eq(vm_send(VM1, &in, &out), XDP_DROP);
+	ck_assert_uint_eq(stat_drop(VM1, HADP_DROP_NAT_EXHAUSTED), 1);
+	ck_assert_int_eq(count_entries(E.skel->maps.conns), 4);
+	ck_assert_int_eq(count_entries(E.skel->maps.conns_rev), 4);
+	/* Another remote endpoint has its own port space. */
+	l4_packet(&in, DEVMAC[VM1], MAC[VM1], V4[VM1], INET, 17, 4100, 54, 0, 8);
+	ck_assert_int_eq(vm_send(VM1, &in, &out), XDP_REDIRECT);
+}
+END_TEST
+
+START_TEST(no_nat_configured)
+{
+	struct pkt in, out;
+
+	nat_setup();
+	/* vm4 has neither SNAT nor VIP. */
+	{
+		struct hadp_ifindex k = { .ifindex = E.ifindex[VM4] };
+		struct hadp_iface v;
+
+		bpf_map_lookup_elem(bpf_map__fd(E.skel->maps.ifaces), &k, &v);
+		v.mac_state = HADP_MAC_KNOWN;
+		memcpy(v.mac, MAC[VM4], 6);
+		update_elem(E.skel->maps.ifaces, &k, &v);
+	}
+	l4_packet(&in, DEVMAC[VM4], MAC[VM4], V4[VM4], INET, 17, 4000, 53, 0, 8);
+	ck_assert_int_eq(vm_send(VM4, &in, &out), XDP_DROP);
+	ck_assert_uint_eq(stat_drop(VM4, HADP_DROP_NO_NAT), 1);
+}
+END_TEST
+
+START_TEST(fragments_through_nat)
+{
+	struct pkt in, out;
+
+	nat_setup();
+	l4_packet(&in, DEVMAC[VM1], MAC[VM1], V4[VM1], INET, 17, 4000, 53, 0, 8);
+	put16(in.d + 20, 0x0010);	/* offset 128 bytes, not first */
+	in.d[24] = in.d[25] = 0;
+	uint16_t c = csum_ref(in.d + 14, 20, 0);
+	put16(in.d + 24, c);
+	ck_assert_int_eq(vm_send(VM1, &in, &out), XDP_DROP);
+	ck_assert_uint_eq(stat_drop(VM1, HADP_DROP_FRAGMENT), 1);
+}
+END_TEST
+
+/* ---- VIP ------------------------------------------------------------ */
+
+START_TEST(vip_outbound_and_back)
+{
+	struct pkt in, out, inner, reply, tun, exp;
+
+	nat_setup();
+	l4_packet(&in, DEVMAC[VM2], MAC[VM2], V4[VM2], INET, 6, 40000, 443,
+		  0x02, 0);
+	ck_assert_int_eq(vm_send(VM2, &in, &out), XDP_REDIRECT);
+	ck_assert_mem_eq(out.d + 22, VIP_UL, 16);
+	ck_assert(csum_ok(out.d, out.len));
+	inner_of(&inner, &out);
+	ck_assert_mem_eq(inner.d + 26, &VIP_IP, 4);
+	ck_assert_uint_eq(get16(inner.d + 34), 40000);	/* 1:1, port kept */
+
+	l4_packet(&reply, MAC[UL0], ROUTER_MAC, INET, VIP_IP, 6, 443, 40000,
+		  0x12, 0);
+	from_router(&tun, &reply, VIP_UL);
+	ck_assert_int_eq(ul_recv(&tun, &out), XDP_REDIRECT);
+	l4_packet(&exp, MAC[VM2], DEVMAC[VM2], INET, V4[VM2], 6, 443, 40000,
+		  0x12, 0);
+	ck_assert_pkt_eq(&out, &exp);
+}
+END_TEST
+
+START_TEST(vip_inbound_new_connection)
+{
+	struct pkt syn, tun, out, exp, synack, inner;
+	struct hadp_conn_key k = { .vni = 100, .proto = 6 };
+	struct hadp_conn c;
+
+	nat_setup();
+	l4_packet(&syn, MAC[UL0], ROUTER_MAC, INET, VIP_IP, 6, 55555, 80,
+		  0x02, 0);
+	from_router(&tun, &syn, VIP_UL);
+	ck_assert_int_eq(ul_recv(&tun, &out), XDP_REDIRECT);
+	l4_packet(&exp, MAC[VM2], DEVMAC[VM2], INET, V4[VM2], 6, 55555, 80,
+		  0x02, 0);
+	ck_assert_pkt_eq(&out, &exp);
+
+	k.src = V4[VM2];
+	k.dst = INET;
+	k.sport = htons(80);
+	k.dport = htons(55555);
+	ck_assert_int_eq(bpf_map_lookup_elem(bpf_map__fd(E.skel->maps.conns),
+					     &k, &c), 0);
+	ck_assert_uint_eq(c.flags, HADP_CONN_VIP | HADP_CONN_INBOUND);
+	ck_assert_uint_eq(c.state, HADP_CONN_OPENING);
+
+	/* The VM's SYN-ACK leaves from the VIP and establishes it. */
+	l4_packet(&synack, DEVMAC[VM2], MAC[VM2], V4[VM2], INET, 6, 80, 55555,
+		  0x12, 0);
+	ck_assert_int_eq(vm_send(VM2, &synack, &out), XDP_REDIRECT);
+	inner_of(&inner, &out);
+	ck_assert_mem_eq(inner.d + 26, &VIP_IP, 4);
+	ck_assert(csum_ok(inner.d, inner.len));
+	ck_assert_int_eq(bpf_map_lookup_elem(bpf_map__fd(E.skel->maps.conns),
+					     &k, &c), 0);
+	ck_assert_uint_eq(c.state, HADP_CONN_ESTABLISHED);
+	ck_assert_int_eq(count_entries(E.skel->maps.conns), 1);
+}
+END_TEST
+
+/* ---- ICMP ----------------------------------------------------------- */
+
+START_TEST(icmp_echo_by_identifier)
+{
+	struct pkt in, out, inner, reply, tun, exp;
+	uint16_t id;
+
+	nat_setup();
+	icmp_echo(&in, DEVMAC[VM1], MAC[VM1], V4[VM1], INET, 8, 0x4242);
+	ck_assert_int_eq(vm_send(VM1, &in, &out), XDP_REDIRECT);
+	inner_of(&inner, &out);
+	ck_assert(csum_ok(inner.d, inner.len));
+	id = get16(inner.d + 38);
+	ck_assert(id >= 1000 && id <= 1003);
+
+	icmp_echo(&reply, MAC[UL0], ROUTER_MAC, INET, NAT_IP, 0, id);
+	from_router(&tun, &reply, NAT_UL);
+	ck_assert_int_eq(ul_recv(&tun, &out), XDP_REDIRECT);
+	icmp_echo(&exp, MAC[VM1], DEVMAC[VM1], INET, V4[VM1], 0, 0x4242);
+	ck_assert_pkt_eq(&out, &exp);
+
+	/* An echo reply from the VM opens nothing. */
+	icmp_echo(&in, DEVMAC[VM1], MAC[VM1], V4[VM1], INET, 0, 0x5151);
+	ck_assert_int_eq(vm_send(VM1, &in, &out), XDP_DROP);
+	ck_assert_uint_eq(stat_drop(VM1, HADP_DROP_NO_CONN), 1);
+}
+END_TEST
+
+/* An ICMP error from the internet quoting what NAT sent. */
+static void icmp_error(struct pkt *p, const struct pkt *sent_inner,
+		       uint8_t type, uint8_t code, uint16_t mtu)
+{
+	size_t qlen = 28;
+	uint8_t *ic;
+	uint16_t c;
+
+	pkt_eth(p, MAC[UL0], ROUTER_MAC, 0x0800);
+	pkt_ip4(p, inet_addr("192.0.2.254"), NAT_IP, 1, 64, false, 8 + qlen);
+	ic = p->d + p->len;
+	memset(ic, 0, 8);
+	ic[0] = type;
+	ic[1] = code;
+	put16(ic + 6, mtu);
+	memcpy(ic + 8, sent_inner->d + 14, qlen);
+	c = csum_ref(ic, 8 + qlen, 0);
+	put16(ic + 2, c);
+	p->len += 8 + qlen;
+}
+
+START_TEST(icmp_errors_translated_back)
+{
+	static const struct { uint8_t type, code; uint16_t mtu; } kinds[] = {
+		{ 3, 3, 0 },	/* port unreachable */
+		{ 3, 4, 1400 },	/* fragmentation needed */
+		{ 11, 0, 0 },	/* time exceeded */
+	};
+	struct pkt in, out, inner, err, tun;
+	size_t i;
+
+	nat_setup();
+	l4_packet(&in, DEVMAC[VM1], MAC[VM1], V4[VM1], INET, 17, 4000, 53, 0, 40);
+	vm_send(VM1, &in, &out);
+	inner_of(&inner, &out);
+
+	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		icmp_error(&err, &inner, kinds[i].type, kinds[i].code,
+			   kinds[i].mtu);
+		from_router(&tun, &err, NAT_UL);
+		ck_assert_int_eq(ul_recv(&tun, &out), XDP_REDIRECT);
+		/* To the VM, quoting the packet as the VM sent it. */
+		ck_assert_mem_eq(out.d, MAC[VM1], 6);
+		ck_assert_mem_eq(out.d + 30, &V4[VM1], 4);
+		ck_assert_uint_eq(out.d[34], kinds[i].type);
+		ck_assert_uint_eq(get16(out.d + 40), kinds[i].mtu);
+		ck_assert_mem_eq(out.d + 42 + 12, &V4[VM1], 4);
+		ck_assert_mem_eq(out.d + 42 + 16, &INET, 4);
+		ck_assert_uint_eq(get16(out.d + 42 + 20), 4000);
+		ck_assert_uint_eq(get16(out.d + 42 + 22), 53);
+		/* IPv4, ICMP and the quoted header's checksums. */
+		ck_assert(csum_ok(out.d, out.len));
+		ck_assert_uint_eq(csum_ref(out.d + 42, 20, 0), 0);
+	}
+	/* An error quoting a connection nobody holds. */
+	inner.d[14 + 20 + 1] ^= 0x55;
+	icmp_error(&err, &inner, 3, 3, 0);
+	from_router(&tun, &err, NAT_UL);
+	ck_assert_int_eq(ul_recv(&tun, &out), XDP_DROP);
+	ck_assert_uint_eq(stat_drop(UL0, HADP_DROP_NO_CONN), 1);
+}
+END_TEST
+
+/* ---- TCP state and deltas ------------------------------------------ */
+
+static struct hadp_conn tcp_conn(void)
+{
+	struct hadp_conn_key k = { .vni = 100, .proto = 6,
+				   .src = V4[VM1], .dst = INET,
+				   .sport = htons(33000), .dport = htons(80) };
+	struct hadp_conn c;
+
+	ck_assert_int_eq(bpf_map_lookup_elem(bpf_map__fd(E.skel->maps.conns),
+					     &k, &c), 0);
+	return c;
+}
+
+START_TEST(tcp_fin_and_rst)
+{
+	struct pkt in, out, inner, reply, tun;
+	uint16_t port;
+
+	nat_setup();
+	l4_packet(&in, DEVMAC[VM1], MAC[VM1], V4[VM1], INET, 6, 33000, 80, 0x02, 0);
+	vm_send(VM1, &in, &out);
+	inner_of(&inner, &out);
+	port = get16(inner.d + 34);
+	ck_assert_uint_eq(tcp_conn().state, HADP_CONN_OPENING);
+
+	l4_packet(&reply, MAC[UL0], ROUTER_MAC, INET, NAT_IP, 6, 80, port, 0x12, 0);
+	from_router(&tun, &reply, NAT_UL);
+	ck_assert_int_eq(ul_recv(&tun, &out), XDP_REDIRECT);
+	ck_assert_uint_eq(tcp_conn().state, HADP_CONN_ESTABLISHED);
+
+	/* Data does not change the state. */
+	l4_packet(&in, DEVMAC[VM1], MAC[VM1], V4[VM1], INET, 6, 33000, 80, 0x10, 100);
+	vm_send(VM1, &in, &out);
+	ck_assert_uint_eq(tcp_conn().version, 2);
+
+	l4_packet(&in, DEVMAC[VM1], MAC[VM1], V4[VM1], INET, 6, 33000, 80, 0x11, 0);
+	vm_send(VM1, &in, &out);
+	ck_assert_uint_eq(tcp_conn().state, HADP_CONN_CLOSING);
+	ck_assert(tcp_conn().flags & HADP_CONN_FIN_OUT);
+
+	l4_packet(&reply, MAC[UL0], ROUTER_MAC, INET, NAT_IP, 6, 80, port, 0x04, 0);
+	from_router(&tun, &reply, NAT_UL);
+	ck_assert_int_eq(ul_recv(&tun, &out), XDP_REDIRECT);
+	ck_assert_uint_eq(tcp_conn().state, HADP_CONN_CLOSED);
+	ck_assert_uint_eq(tcp_conn().version, 4);
+
+	/* NEW, then an UPDATE per change, versions in order. */
+	ck_assert_int_eq(drain_events(), 4);
+	ck_assert_uint_eq(ev[0].type, HADP_EV_CONN_NEW);
+	for (int i = 1; i < 4; i++) {
+		ck_assert_uint_eq(ev[i].type, HADP_EV_CONN_UPDATE);
+		ck_assert_uint_eq(ev[i].version, (uint64_t)i + 1);
+	}
+	ck_assert_uint_eq(ev[3].conn.val.state, HADP_CONN_CLOSED);
+
+	/* A RST never opens a connection. */
+	l4_packet(&in, DEVMAC[VM1], MAC[VM1], V4[VM1], INET, 6, 33001, 80, 0x04, 0);
+	ck_assert_int_eq(vm_send(VM1, &in, &out), XDP_DROP);
+}
+END_TEST
+
+START_TEST(sweep_ages_and_flushes)
+{
+	static const uint32_t keep[HADP_TO_MAX] = { 100, 100, 100, 100, 100 };
+	static const uint32_t udp_now[HADP_TO_MAX] = { 100, 100, 100, 0, 100 };
+	struct pkt in, out;
+	struct hadp_sweep res;
+	int i, del = 0;
+
+	nat_setup();
+	for (i = 0; i < 3; i++) {
+		l4_packet(&in, DEVMAC[VM1], MAC[VM1], V4[VM1], INET, 17,
+			  5000 + i, 53, 0, 8);
+		vm_send(VM1, &in, &out);
+	}
+	l4_packet(&in, DEVMAC[VM2], MAC[VM2], V4[VM2], INET, 6, 6000, 80, 0x02, 0);
+	vm_send(VM2, &in, &out);
+	drain_events();
+
+	set_timeouts(keep);
+	ck_assert_int_eq(sweep(HADP_SWEEP_AGE, 0, &res), 0);
+	ck_assert_uint_eq(res.scanned, 4);
+	set_timeouts(udp_now);
+	ck_assert_int_eq(sweep(HADP_SWEEP_AGE, 0, &res), 3);
+	ck_assert_int_eq(count_entries(E.skel->maps.conns), 1);
+	ck_assert_int_eq(count_entries(E.skel->maps.conns_rev), 1);
+	/* Every delete published, with a version past the last one. */
+	ck_assert_int_eq(drain_events(), 3);
+	for (i = 0; i < 3; i++) {
+		ck_assert_uint_eq(ev[i].type, HADP_EV_CONN_DELETE);
+		ck_assert_uint_eq(ev[i].conn.key.proto, 17);
+		ck_assert_uint_eq(ev[i].version, 2);
+		del++;
+	}
+	ck_assert_int_eq(del, 3);
+
+	/* Flush of another interface leaves vm2's; then vm2's goes. */
+	ck_assert_int_eq(sweep(HADP_SWEEP_FLUSH, E.ifindex[VM1], &res), 0);
+	ck_assert_int_eq(sweep(HADP_SWEEP_FLUSH, E.ifindex[VM2], &res), 1);
+	ck_assert_int_eq(count_entries(E.skel->maps.conns), 0);
+	ck_assert_int_eq(count_entries(E.skel->maps.conns_rev), 0);
+	ck_assert_int_eq(drain_events(), 1);
+	ck_assert_uint_eq(ev[0].conn.key.proto, 6);
+}
+END_TEST
+
+/* ---- concurrency --------------------------------------------------- */
+
+#define FLOWS_PER_CPU 1500
+
+struct worker {
+	int cpu;
+	int ok;
+};
+
+static void *create_flows(void *arg)
+{
+	struct worker *w = arg;
+	cpu_set_t set;
+	struct pkt in, out;
+	int i;
+
+	CPU_ZERO(&set);
+	CPU_SET(w->cpu, &set);
+	pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+	for (i = 0; i < FLOWS_PER_CPU; i++) {
+		/* Same remote endpoint for all: they compete for ports. */
+		l4_packet(&in, DEVMAC[VM1], MAC[VM1], V4[VM1], INET, 17,
+			  10000 + w->cpu * FLOWS_PER_CPU + i, 53, 0, 8);
+		struct xdp_md ctx = { .data_end = in.len,
+				      .ingress_ifindex = E.ifindex[VM1] };
+		LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in.d,
+			    .data_size_in = in.len, .data_out = out.d,
+			    .data_size_out = sizeof(out.d), .ctx_in = &ctx,
+			    .ctx_size_in = sizeof(ctx), .repeat = 1);
+		if (!bpf_prog_test_run_opts(E.vm_fd, &o) &&
+		    o.retval == XDP_REDIRECT)
+			w->ok++;
+	}
+	return NULL;
+}
+
+START_TEST(ports_never_handed_out_twice)
+{
+	struct hadp_ifindex k1 = { .ifindex = E.ifindex[VM1] };
+	struct hadp_snat sn = { .port_min = 20000, .port_max = 29999 };
+	struct worker w[2] = { { .cpu = 0 }, { .cpu = 1 } };
+	pthread_t th[2];
+	struct hadp_conn_key k, next, *prev = NULL;
+	static uint8_t used[65536];
+	struct hadp_conn c;
+	int i, n = 0, fd;
+
+	nat_setup();
+	sn.ip = NAT_IP;
+	memcpy(sn.underlay, NAT_UL, 16);
+	update_elem(E.skel->maps.snat, &k1, &sn);
+	for (i = 0; i < 2; i++)
+		pthread_create(&th[i], NULL, create_flows, &w[i]);
+	for (i = 0; i < 2; i++)
+		pthread_join(th[i], NULL);
+	ck_assert_int_eq(w[0].ok + w[1].ok, 2 * FLOWS_PER_CPU);
+
+	fd = bpf_map__fd(E.skel->maps.conns);
+	memset(used, 0, sizeof(used));
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		k = next;
+		prev = &k;
+		ck_assert_int_eq(bpf_map_lookup_elem(fd, &k, &c), 0);
+		ck_assert_msg(!used[ntohs(c.nat_port)], "port %u twice",
+			      ntohs(c.nat_port));
+		used[ntohs(c.nat_port)] = 1;
+		ck_assert(ntohs(c.nat_port) >= 20000 && ntohs(c.nat_port) <= 29999);
+		n++;
+	}
+	ck_assert_int_eq(n, 2 * FLOWS_PER_CPU);
+	ck_assert_int_eq(count_entries(E.skel->maps.conns_rev), n);
+}
+END_TEST
+
+TCase *tcase_nat(void)
+{
+	TCase *tc = tcase_create("nat");
+
+	tcase_add_checked_fixture(tc, NULL, env_teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, snat_new_and_established);
+	tcase_add_test(tc, snat_reply_translated_back);
+	tcase_add_test(tc, zero_udp_checksum_stays_zero);
+	tcase_add_test(tc, unknown_inbound_dropped);
+	tcase_add_test(tc, neighbour_nat_relay);
+	tcase_add_test(tc, port_exhaustion);
+	tcase_add_test(tc, no_nat_configured);
+	tcase_add_test(tc, fragments_through_nat);
+	tcase_add_test(tc, vip_outbound_and_back);
+	tcase_add_test(tc, vip_inbound_new_connection);
+	tcase_add_test(tc, icmp_echo_by_identifier);
+	tcase_add_test(tc, icmp_errors_translated_back);
+	tcase_add_test(tc, tcp_fin_and_rst);
+	tcase_add_test(tc, sweep_ages_and_flushes);
+	tcase_add_test(tc, ports_never_handed_out_twice);
+	return tc;
+}
+
+/* ---- a full table -------------------------------------------------- */
+
+static void small_table_setup(void)
+{
+	env_conns_max = 2;
+}
+
+START_TEST(full_table_counted_and_signalled)
+{
+	struct pkt in, out;
+	int i, full = 0;
+
+	nat_setup();
+	env_conns_max = 0;
+	for (i = 0; i < 2; i++) {
+		l4_packet(&in, DEVMAC[VM1], MAC[VM1], V4[VM1], INET, 17,
+			  4000 + i, 53, 0, 8);
+		ck_assert_int_eq(vm_send(VM1, &in, &out), XDP_REDIRECT);
+	}
+	drain_events();
+	l4_packet(&in, DEVMAC[VM1], MAC[VM1], V4[VM1], INET, 17, 4002, 53, 0, 8);
+	ck_assert_int_eq(vm_send(VM1, &in, &out), XDP_DROP);
+	ck_assert_uint_eq(stat_drop(VM1, HADP_DROP_CONN_TABLE_FULL), 1);
+	/* Nothing evicted, no half entry left. */
+	ck_assert_int_eq(count_entries(E.skel->maps.conns), 2);
+	ck_assert_int_eq(count_entries(E.skel->maps.conns_rev), 2);
+	drain_events();
+	for (i = 0; i < nev; i++)
+		full += ev[i].type == HADP_EV_CONN_TABLE_FULL;
+	ck_assert_int_eq(full, 1);
+}
+END_TEST
+
+TCase *tcase_nat_table(void)
+{
+	TCase *tc = tcase_create("nat_table");
+
+	tcase_add_checked_fixture(tc, small_table_setup, env_teardown);
+	tcase_add_test(tc, full_table_counted_and_signalled);
+	return tc;
+}
