@@ -791,6 +791,35 @@ START_TEST(ports_never_handed_out_twice)
 }
 END_TEST
 
+/* The kernel's own accounting of a map, from its fdinfo. */
+static uint64_t memlock_of(struct bpf_map *m)
+{
+	char path[64], line[128];
+	uint64_t v = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", bpf_map__fd(m));
+	f = fopen(path, "r");
+	ck_assert_ptr_nonnull(f);
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "memlock: %lu", &v) == 1)
+			break;
+	fclose(f);
+	return v;
+}
+
+START_TEST(connection_memory_budget)
+{
+	uint64_t n, bytes;
+
+	nat_setup();
+	n = bpf_map__max_entries(E.skel->maps.conns);
+	bytes = memlock_of(E.skel->maps.conns) + memlock_of(E.skel->maps.conns_rev);
+	ck_assert_uint_gt(bytes, 0);
+	ck_assert_msg(bytes / n <= 256, "%lu bytes per connection", bytes / n);
+}
+END_TEST
+
 TCase *tcase_nat(void)
 {
 	TCase *tc = tcase_create("nat");
@@ -812,6 +841,7 @@ TCase *tcase_nat(void)
 	tcase_add_test(tc, tcp_fin_and_rst);
 	tcase_add_test(tc, sweep_ages_and_flushes);
 	tcase_add_test(tc, ports_never_handed_out_twice);
+	tcase_add_test(tc, connection_memory_budget);
 	return tc;
 }
 
