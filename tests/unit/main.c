@@ -33,6 +33,7 @@ int main(void)
 
 	hadp_libs_log_init();
 	srunner_add_suite(sr, print_suite());
+	srunner_add_suite(sr, nat_suite());
 	srunner_add_suite(sr, maps_suite());
 	srunner_add_suite(sr, dp_suite());
 	srunner_run_all(sr, CK_NORMAL);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -207,6 +208,48 @@ START_TEST(test_endpoint)
 }
 END_TEST
 
+START_TEST(test_port_range)
+{
+	__u16 min = 7, max = 7;
+
+	log_capture();
+	ck_assert_int_eq(parse_port_range("ports", "1-65535", &min, &max), 0);
+	ck_assert_uint_eq(min, 1);
+	ck_assert_uint_eq(max, 65535);
+	ck_assert_int_eq(parse_port_range("ports", "1024-2047", &min, &max),
+			 0);
+	ck_assert_uint_eq(min, 1024);
+	ck_assert_uint_eq(max, 2047);
+	/* One port is a range of one. */
+	ck_assert_int_eq(parse_port_range("ports", "80-80", &min, &max), 0);
+	ck_assert_uint_eq(min, 80);
+	ck_assert_uint_eq(max, 80);
+	/* Leading zeros, as parse_u32 takes them. */
+	ck_assert_int_eq(parse_port_range("ports", "0080-081", &min, &max), 0);
+	ck_assert_uint_eq(min, 80);
+	ck_assert_uint_eq(max, 81);
+	ck_assert_int_eq(log_count, 0);
+
+	static const char *const bad[] = {
+		"0-10", "10-5", "1-65536", "65536-65537", "-5", "5-", "-",
+		"", "5", "a-b", "1-2x", "1--2", "+1-2", "1-+2", " 1-2",
+		"1-2 ", "1 -2", "1-2-3", "99999999999999999999-1",
+		"2047-1024",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		min = max = 7;
+		log_capture();
+		assert_refused(parse_port_range("ports", bad[i], &min, &max),
+			       "ports", bad[i]);
+		/* Nothing written on a refusal. */
+		ck_assert_uint_eq(min, 7);
+		ck_assert_uint_eq(max, 7);
+	}
+}
+END_TEST
+
 START_TEST(test_name)
 {
 	log_capture();
@@ -240,6 +283,50 @@ START_TEST(test_names)
 	ck_assert_str_eq(hadp_drop_name(HADP_DROP_NO_ROUTE), "no_route");
 	ck_assert_str_eq(hadp_drop_name(HADP_DROP_SPOOF_MAC), "spoof_mac");
 	ck_assert_str_eq(hadp_stats_fields[0].name, "rx_packets");
+	ck_assert_str_eq(hadp_drop_name(HADP_DROP_NO_NAT), "no_nat");
+	ck_assert_str_eq(hadp_drop_name(HADP_DROP_NAT_EXHAUSTED),
+			 "nat_exhausted");
+	ck_assert_str_eq(hadp_drop_name(HADP_DROP_CONN_TABLE_FULL),
+			 "conn_table_full");
+	ck_assert_str_eq(hadp_drop_name(HADP_DROP_NO_CONN), "no_conn");
+	ck_assert_str_eq(hadp_drop_name(HADP_DROP_FRAGMENT), "fragment");
+
+	/* The counters are named in struct order, one after the other. */
+	for (i = 0; i < hadp_nr_stats_fields; i++) {
+		ck_assert_uint_eq(hadp_stats_fields[i].offset, i * 8);
+		for (j = 0; j < i; j++)
+			ck_assert_str_ne(hadp_stats_fields[i].name,
+					 hadp_stats_fields[j].name);
+	}
+	ck_assert_uint_eq(hadp_stats_fields[9].offset,
+			  offsetof(struct hadp_stats, snat));
+	ck_assert_str_eq(hadp_stats_fields[9].name, "snat");
+	ck_assert_str_eq(hadp_stats_fields[hadp_nr_stats_fields - 1].name,
+			 "events_lost");
+
+	ck_assert_str_eq(hadp_route_type_name(HADP_ROUTE_LOCAL), "local");
+	ck_assert_str_eq(hadp_route_type_name(HADP_ROUTE_REMOTE), "remote");
+	ck_assert_str_eq(hadp_route_type_name(HADP_ROUTE_NAT), "nat");
+	ck_assert_str_eq(hadp_underlay_kind_name(HADP_UL_NAT), "nat");
+	ck_assert_str_eq(hadp_underlay_kind_name(HADP_UL_VIP), "vip");
+	ck_assert_str_eq(hadp_event_name(HADP_EV_MAC_LEARNED), "mac_learned");
+	ck_assert_str_eq(hadp_event_name(HADP_EV_CONN_DELETE), "conn_delete");
+	ck_assert_str_eq(hadp_event_name(HADP_EV_CONN_TABLE_FULL),
+			 "conn_table_full");
+	ck_assert_str_eq(hadp_event_name(0), "unknown");
+	ck_assert_str_eq(hadp_event_name(99), "unknown");
+	ck_assert_str_eq(hadp_conn_state_name(HADP_CONN_ESTABLISHED),
+			 "established");
+	ck_assert_str_eq(hadp_conn_state_name(HADP_CONN_CLOSED), "closed");
+	ck_assert_str_eq(hadp_timeout_name(HADP_TO_TCP_ESTABLISHED),
+			 "tcp-established");
+	ck_assert_str_eq(hadp_timeout_name(HADP_TO_ICMP), "icmp");
+	ck_assert_ptr_null(hadp_timeout_name(HADP_TO_MAX));
+	/* Every flag bit named once. */
+	for (i = 0; i < hadp_nr_conn_flag_names; i++)
+		for (j = 0; j < i; j++)
+			ck_assert_uint_eq(hadp_conn_flag_names[i].flag &
+					  hadp_conn_flag_names[j].flag, 0);
 }
 END_TEST
 
@@ -254,6 +341,7 @@ Suite *parse_suite(void)
 	tcase_add_test(tc, test_prefix);
 	tcase_add_test(tc, test_mac);
 	tcase_add_test(tc, test_endpoint);
+	tcase_add_test(tc, test_port_range);
 	tcase_add_test(tc, test_name);
 	tcase_add_test(tc, test_names);
 	suite_add_tcase(s, tc);

@@ -8,6 +8,7 @@ Suite *parse_suite(void);
 Suite *print_suite(void);
 Suite *maps_suite(void);
 Suite *dp_suite(void);
+Suite *nat_suite(void);
 
 /* The last message libhadp reported and how many there were since
  * log_capture() started capturing. */

@@ -2,7 +2,8 @@
 /*
  * The datapath objects under <bpffs>/hadp/: the per-host root (_root/) and
  * the instances (<name>/). Pin names are the map names of bpf/, plus
- * _root/root_vm, _root/root_uplink, <name>/prog_vm and <name>/prog_uplink.
+ * _root/root_vm, _root/root_uplink, <name>/prog_vm, <name>/prog_uplink and
+ * <name>/prog_sweep (run by the control plane, never attached).
  *
  * Whoever creates, upgrades or removes the root, loads or unloads an
  * instance, or writes configuration holds the host lock: flock(LOCK_EX)
@@ -41,6 +42,11 @@ enum hadp_map_id {
 	HADP_MAP_RATELIMIT,
 	HADP_MAP_STATS,
 	HADP_MAP_EVENTS,
+	HADP_MAP_SNAT,
+	HADP_MAP_VIPS,
+	HADP_MAP_NAT_IPS,
+	HADP_MAP_CONNS,
+	HADP_MAP_CONNS_REV,
 	HADP_MAP_MAX,
 };
 
@@ -67,6 +73,8 @@ struct hadp_load_opts {
 	__u32 ifaces;		/* table sizes; 0 keeps bpf/'s default */
 	__u32 routes;		/* routes4 and routes6 each */
 	__u32 neighs;
+	__u32 conns;		/* conns and conns_rev each */
+	__u32 nat_ips;
 	__be32 gw4;
 	__u8 gw6[16];
 };
@@ -136,5 +144,18 @@ void hadp_inst_close(struct hadp_inst *i);
 int hadp_inst_open_all(struct hadp_host *h, const char *only,
 		       struct hadp_inst *insts, int *n);
 void hadp_inst_close_all(struct hadp_inst *insts, int n);
+
+/*
+ * One pass of the instance's <name>/prog_sweep over "conns", run with
+ * BPF_PROG_TEST_RUN: HADP_SWEEP_AGE deletes the connections whose timeout
+ * has passed, HADP_SWEEP_FLUSH every one (of ifindex, when not 0). Each
+ * delete is published on "events" by the program. res gets scanned and
+ * deleted.
+ */
+int hadp_inst_sweep(const struct hadp_host *h, const struct hadp_inst *i,
+		    __u32 mode, __u32 ifindex, struct hadp_sweep *res);
+/* The same on a program fd. */
+int hadp_sweep_run(int prog_fd, __u32 mode, __u32 ifindex,
+		   struct hadp_sweep *res);
 
 #endif /* HADP_DP_H */

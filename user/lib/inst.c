@@ -33,7 +33,15 @@ const char *const hadp_map_names[HADP_MAP_MAX] = {
 	[HADP_MAP_RATELIMIT]	= "ratelimit",
 	[HADP_MAP_STATS]	= "stats",
 	[HADP_MAP_EVENTS]	= "events",
+	[HADP_MAP_SNAT]		= "snat",
+	[HADP_MAP_VIPS]		= "vips",
+	[HADP_MAP_NAT_IPS]	= "nat_ips",
+	[HADP_MAP_CONNS]	= "conns",
+	[HADP_MAP_CONNS_REV]	= "conns_rev",
 };
+
+#define SWEEP_PROG		"hadp_sweep"
+#define SWEEP_PIN		"prog_sweep"
 
 static const char *const inst_prog_names[HADP_KIND_MAX] = {
 	[HADP_KIND_VM]		= "prog_vm",
@@ -126,28 +134,65 @@ static struct bpf_map *skel_map(struct hadp_bpf *skel, int id)
 	return bpf_object__find_map_by_name(skel->obj, hadp_map_names[id]);
 }
 
+static struct bpf_program *skel_sweep(struct hadp_bpf *skel)
+{
+	return bpf_object__find_program_by_name(skel->obj, SWEEP_PROG);
+}
+
+/* Every map and program the control plane uses is in the object. */
+static int skel_check(struct hadp_bpf *skel)
+{
+	int i;
+
+	for (i = 0; i < HADP_MAP_MAX; i++) {
+		if (!skel_map(skel, i)) {
+			hadp_err("the datapath object has no map %s",
+				 hadp_map_names[i]);
+			return -ENOENT;
+		}
+	}
+	if (!skel_sweep(skel)) {
+		hadp_err("the datapath object has no program " SWEEP_PROG);
+		return -ENOENT;
+	}
+	return 0;
+}
+
+static int set_size(struct hadp_bpf *skel, int id, __u32 n)
+{
+	return bpf_map__set_max_entries(skel_map(skel, id), n);
+}
+
 static int set_sizes(struct hadp_bpf *skel, const struct hadp_load_opts *o)
 {
 	int err = 0;
+	__u32 ifaces = o->ifaces;
 
-	if (o->ifaces) {
-		err = err ?: bpf_map__set_max_entries(skel->maps.ifaces,
-						      o->ifaces);
-		err = err ?: bpf_map__set_max_entries(skel->maps.underlay,
-						      o->ifaces);
-		/* One entry per interface, plus ifindex 0 and the uplink. */
-		err = err ?: bpf_map__set_max_entries(skel->maps.stats,
-						      o->ifaces + 2);
-	}
+	if (ifaces)
+		err = err ?: set_size(skel, HADP_MAP_IFACES, ifaces);
+	else
+		ifaces = bpf_map__max_entries(skel_map(skel, HADP_MAP_IFACES));
+	/* Up to three underlay addresses per interface: its own, its NAT's
+	 * and its VIP's; one SNAT and one VIP. Whatever the object says. */
+	err = err ?: set_size(skel, HADP_MAP_UNDERLAY, 3 * ifaces);
+	err = err ?: set_size(skel, HADP_MAP_SNAT, ifaces);
+	err = err ?: set_size(skel, HADP_MAP_VIPS, ifaces);
+	/* One entry per interface, plus ifindex 0 and the uplink. */
+	if (o->ifaces)
+		err = err ?: set_size(skel, HADP_MAP_STATS, ifaces + 2);
 	if (o->routes) {
-		err = err ?: bpf_map__set_max_entries(skel->maps.routes4,
-						      o->routes);
-		err = err ?: bpf_map__set_max_entries(skel->maps.routes6,
-						      o->routes);
+		err = err ?: set_size(skel, HADP_MAP_ROUTES4, o->routes);
+		err = err ?: set_size(skel, HADP_MAP_ROUTES6, o->routes);
 	}
 	if (o->neighs)
-		err = err ?: bpf_map__set_max_entries(skel->maps.neighs,
-						      o->neighs);
+		err = err ?: set_size(skel, HADP_MAP_NEIGHS, o->neighs);
+	if (o->nat_ips)
+		err = err ?: set_size(skel, HADP_MAP_NAT_IPS, o->nat_ips);
+	/* Every connection has one entry in each. */
+	if (o->conns) {
+		err = err ?: set_size(skel, HADP_MAP_CONNS, o->conns);
+		err = err ?: set_size(skel, HADP_MAP_CONNS_REV, o->conns);
+	}
 	if (err)
 		hadp_err("sizing the tables: %s", strerror(-err));
 	return err;
@@ -161,6 +206,7 @@ static int write_defaults(struct hadp_bpf *skel, const struct hadp_load_opts *o)
 		.gw4 = o->gw4,
 		.icmp_rate = HADP_DEFAULT_ICMP_RATE,
 		.icmp_burst = HADP_DEFAULT_ICMP_BURST,
+		.timeout = HADP_DEFAULT_TIMEOUTS,
 	};
 	struct hadp_index zero = { 0 };
 	struct hadp_ifindex none = { 0 };
@@ -230,6 +276,10 @@ static int pin_all(struct hadp_host *h, struct hadp_bpf *skel,
 		if (err)
 			goto err;
 	}
+	inst_path(h, path, sizeof(path), name, SWEEP_PIN);
+	err = bpf_program__pin(skel_sweep(skel), path);
+	if (err)
+		goto err;
 	return 0;
 err:
 	hadp_err("pinning %s: %s", path, strerror(-err));
@@ -284,7 +334,8 @@ int hadp_inst_load(struct hadp_host *h, const char *name,
 		hadp_err("opening the datapath object: %s", strerror(-err));
 		goto err_dir;
 	}
-	err = set_sizes(skel, o);
+	err = skel_check(skel);
+	err = err ?: set_sizes(skel, o);
 	if (err)
 		goto err_skel;
 	err = hadp_bpf__load(skel);
@@ -454,4 +505,63 @@ void hadp_inst_close_all(struct hadp_inst *insts, int n)
 {
 	while (n--)
 		hadp_inst_close(&insts[n]);
+}
+
+int hadp_sweep_run(int prog_fd, __u32 mode, __u32 ifindex,
+		   struct hadp_sweep *res)
+{
+	/* An XDP test run wants at least an Ethernet header's worth of
+	 * packet: the request, padded with zeros. */
+	__u8 in[64] = { 0 }, out[256] = { 0 };
+	struct hadp_sweep req = { .mode = mode, .ifindex = ifindex };
+	LIBBPF_OPTS(bpf_test_run_opts, o,
+		    .data_in = in,
+		    .data_size_in = sizeof(in),
+		    .data_out = out,
+		    .data_size_out = sizeof(out),
+		    .repeat = 1);
+	int err;
+
+	memcpy(in, &req, sizeof(req));
+	err = bpf_prog_test_run_opts(prog_fd, &o);
+	if (err) {
+		err = -errno;
+		hadp_err("running " SWEEP_PROG ": %s", strerror(-err));
+		return err;
+	}
+	/* XDP_ABORTED: a request it does not understand, or no config. */
+	if (o.retval != XDP_PASS) {
+		hadp_err(SWEEP_PROG " refused the request (mode %u): "
+			 "verdict %u", mode, o.retval);
+		return -EINVAL;
+	}
+	if (o.data_size_out < sizeof(*res)) {
+		hadp_err(SWEEP_PROG " returned %u bytes, not a result",
+			 o.data_size_out);
+		return -EIO;
+	}
+	memcpy(res, out, sizeof(*res));
+	if (res->mode != mode || res->ifindex != ifindex) {
+		hadp_err(SWEEP_PROG " returned another request than it got");
+		return -EIO;
+	}
+	return 0;
+}
+
+int hadp_inst_sweep(const struct hadp_host *h, const struct hadp_inst *inst,
+		    __u32 mode, __u32 ifindex, struct hadp_sweep *res)
+{
+	char path[PATH_MAX];
+	int fd, err;
+
+	inst_path(h, path, sizeof(path), inst->name, SWEEP_PIN);
+	fd = bpf_obj_get(path);
+	if (fd < 0) {
+		err = -errno;
+		hadp_err("opening %s: %s", path, strerror(-err));
+		return err;
+	}
+	err = hadp_sweep_run(fd, mode, ifindex, res);
+	close(fd);
+	return err;
 }

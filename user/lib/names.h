@@ -31,5 +31,22 @@ const char *hadp_neigh_state_name(__u32 state);
 const char *hadp_kind_name(enum hadp_prog_kind kind);
 /* "static", "learned", "learning" or "unknown". */
 const char *hadp_iface_mac_name(const struct hadp_iface *iface);
+const char *hadp_underlay_kind_name(__u32 kind);
+const char *hadp_event_name(__u32 type);
+const char *hadp_conn_state_name(__u32 state);
+
+/* The bits of enum hadp_conn_flags. */
+struct hadp_flag_name {
+	__u32 flag;
+	const char *name;
+};
+extern const struct hadp_flag_name hadp_conn_flag_names[];
+extern const size_t hadp_nr_conn_flag_names;
+
+/* "tcp-established" for HADP_TO_TCP_ESTABLISHED, as `hadp flow timeouts`
+ * takes it; NULL past HADP_TO_MAX. */
+const char *hadp_timeout_name(unsigned int to);
+/* "tcp", "udp", "icmp", else the number in buf. */
+const char *hadp_proto_name(__u8 proto, char buf[8]);
 
 #endif /* HADP_NAMES_H */

@@ -229,6 +229,42 @@ bad:
 	return -EINVAL;
 }
 
+/* A port 1-65535, digits only, ending at end. */
+static bool port_parse(const char *s, const char *end, __u16 *port)
+{
+	unsigned long v = 0;
+
+	if (s == end)
+		return false;
+	for (; s < end; s++) {
+		if (!isdigit((unsigned char)*s))
+			return false;
+		v = v * 10 + (*s - '0');
+		if (v > 65535)
+			return false;
+	}
+	if (v < 1 || v > 65535)
+		return false;
+	*port = v;
+	return true;
+}
+
+int parse_port_range(const char *what, const char *s, __u16 *min, __u16 *max)
+{
+	const char *dash = strchr(s, '-');
+	__u16 lo, hi;
+
+	if (!dash || !port_parse(s, dash, &lo) ||
+	    !port_parse(dash + 1, dash + 1 + strlen(dash + 1), &hi) || lo > hi) {
+		hadp_err("invalid %s \"%s\": expected MIN-MAX with "
+			 "1 <= MIN <= MAX <= 65535", what, s);
+		return -EINVAL;
+	}
+	*min = lo;
+	*max = hi;
+	return 0;
+}
+
 bool hadp_name_valid(const char *s)
 {
 	size_t i, n = strlen(s);

@@ -48,6 +48,9 @@ int parse_prefix(const char *what, const char *s, struct hadp_prefix *p);
 int parse_mac(const char *what, const char *s, __u8 mac[6]);
 /* A.B.C.D:PORT or [IPV6]:PORT, port 1-65535. */
 int parse_endpoint(const char *what, const char *s, struct hadp_endpoint *e);
+/* MIN-MAX, 1 <= MIN <= MAX <= 65535, digits only (no sign, no space). */
+int parse_port_range(const char *what, const char *s, __u16 *min,
+		     __u16 *max);
 /* 1 to HADP_NAME_LEN - 1 characters of [A-Za-z0-9_-], not starting with
  * '_': no instance can be called "_root", and bpffs refuses dots. */
 int parse_name(const char *what, const char *s);
