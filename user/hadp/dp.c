@@ -20,9 +20,10 @@
 static int dp_load(struct cli *c, int argc, char **argv)
 {
 	static const char *const keys[] = {
-		"ifaces", "routes", "neighs", "gateway4", "gateway6",
+		"ifaces", "routes", "neighs", "conns", "nat-ips", "gateway4",
+		"gateway6",
 	};
-	enum { IFACES, ROUTES, NEIGHS, GW4, GW6 };
+	enum { IFACES, ROUTES, NEIGHS, CONNS, NAT_IPS, GW4, GW6 };
 	const char *v[ARRAY_SIZE(keys)];
 	struct hadp_load_opts o;
 	const char *name = c->instance ? c->instance : DEFAULT_INSTANCE;
@@ -36,6 +37,10 @@ static int dp_load(struct cli *c, int argc, char **argv)
 				    &o.routes)) ||
 	    (v[NEIGHS] && parse_u32("neighs", v[NEIGHS], 1, 65536,
 				    &o.neighs)) ||
+	    (v[CONNS] && parse_u32("conns", v[CONNS], 1, 1 << 24,
+				   &o.conns)) ||
+	    (v[NAT_IPS] && parse_u32("nat-ips", v[NAT_IPS], 1, 65536,
+				     &o.nat_ips)) ||
 	    (v[GW4] && parse_ipv4("gateway4", v[GW4], &o.gw4)) ||
 	    (v[GW6] && parse_ipv6("gateway6", v[GW6], o.gw6)))
 		return -EINVAL;

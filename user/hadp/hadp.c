@@ -27,14 +27,29 @@ static void usage(FILE *f)
 "  hadp iface del NAME\n"
 "  hadp iface show [NAME]\n"
 "  hadp route add PREFIX vni N via ADDR [target-vni N]\n"
+"  hadp route add PREFIX vni N nat\n"
 "  hadp route del PREFIX vni N\n"
 "  hadp route show [vni N]\n"
 "  hadp uplink set dev DEV [mtu N]\n"
 "  hadp uplink show\n"
 "  hadp neigh sync\n"
 "  hadp neigh show\n"
-"  hadp dp load [ifaces N] [routes N] [neighs N] [gateway4 ADDR]\n"
-"               [gateway6 ADDR]\n"
+"  hadp nat add iface NAME ip ADDR ports MIN-MAX underlay ADDR\n"
+"  hadp nat del iface NAME\n"
+"  hadp nat neigh add ip ADDR ports MIN-MAX underlay ADDR\n"
+"  hadp nat neigh del ip ADDR ports MIN-MAX\n"
+"  hadp nat router [ADDR | none]\n"
+"  hadp nat show\n"
+"  hadp vip add iface NAME ip ADDR underlay ADDR\n"
+"  hadp vip del iface NAME\n"
+"  hadp vip show\n"
+"  hadp flow show [iface NAME]\n"
+"  hadp flow flush [iface NAME]\n"
+"  hadp flow age\n"
+"  hadp flow timeouts [tcp-opening S] [tcp-established S] [tcp-closing S]\n"
+"                     [udp S] [icmp S]\n"
+"  hadp dp load [ifaces N] [routes N] [neighs N] [conns N] [nat-ips N]\n"
+"               [gateway4 ADDR] [gateway6 ADDR]\n"
 "  hadp dp unload\n"
 "  hadp dp upgrade\n"
 "  hadp dp show\n"
@@ -56,14 +71,30 @@ int cli_usage_error(const char *obj, const char *cmd)
 	return -EINVAL;
 }
 
-int cli_kv(int argc, char **argv, const char *const keys[], int nkeys,
-	   const char *vals[])
+int cli_args(int argc, char **argv, const char *const keys[], int nkeys,
+	     const char *vals[], const char *const flags[], int nflags,
+	     bool set[])
 {
 	int i;
 
 	for (i = 0; i < nkeys; i++)
 		vals[i] = NULL;
-	for (; argc > 0; argc -= 2, argv += 2) {
+	for (i = 0; i < nflags; i++)
+		set[i] = false;
+	while (argc > 0) {
+		for (i = 0; i < nflags; i++)
+			if (!strcmp(argv[0], flags[i]))
+				break;
+		if (i < nflags) {
+			if (set[i]) {
+				hadp_err("duplicate argument \"%s\"", argv[0]);
+				return -EINVAL;
+			}
+			set[i] = true;
+			argc--;
+			argv++;
+			continue;
+		}
 		for (i = 0; i < nkeys; i++)
 			if (!strcmp(argv[0], keys[i]))
 				break;
@@ -80,8 +111,16 @@ int cli_kv(int argc, char **argv, const char *const keys[], int nkeys,
 			return -EINVAL;
 		}
 		vals[i] = argv[1];
+		argc -= 2;
+		argv += 2;
 	}
 	return 0;
+}
+
+int cli_kv(int argc, char **argv, const char *const keys[], int nkeys,
+	   const char *vals[])
+{
+	return cli_args(argc, argv, keys, nkeys, vals, NULL, 0, NULL);
 }
 
 static int open_host(struct cli *c, bool create)
@@ -142,6 +181,38 @@ int cli_open_show(struct cli *c)
 		c->n = 1;
 	}
 	return err;
+}
+
+int cli_open_one(struct cli *c)
+{
+	__u32 active;
+	int err;
+
+	err = hadp_host_open(&c->host, c->bpffs, false);
+	if (!err)
+		err = hadp_host_lock(&c->host);
+	if (!err)
+		err = hadp_root_open(&c->host);
+	if (err == -ENOENT)
+		hadp_err("no datapath loaded in %s/hadp (hadp dp load)",
+			 c->bpffs);
+	if (err)
+		return err;
+	if (c->instance)
+		return hadp_inst_open_all(&c->host, c->instance, c->insts,
+					  &c->n);
+	err = hadp_active_get(&c->host, &active);
+	if (err)
+		return err;
+	if (active != HADP_NO_INSTANCE) {
+		err = hadp_inst_open(&c->host, active, &c->insts[0]);
+		if (!err)
+			c->n = 1;
+		if (err != -ENOENT)
+			return err;
+	}
+	hadp_err("no instance is active: name one with -I");
+	return -ENOENT;
 }
 
 void cli_close(struct cli *c)
@@ -222,6 +293,9 @@ static const struct {
 	{ "uplink", do_uplink },
 	{ "neigh", do_neigh },
 	{ "dp", do_dp },
+	{ "nat", do_nat },
+	{ "vip", do_vip },
+	{ "flow", do_flow },
 };
 
 int main(int argc, char **argv)

@@ -15,14 +15,8 @@
 #include "print.h"
 #include "util.h"
 
-struct iface_entry {
-	__u32 ifindex;
-	struct hadp_iface v;
-};
-
-/* Every interface of an instance, sorted by name, malloc()ed. */
-static int iface_list(const struct hadp_inst *inst, struct iface_entry **out,
-		      size_t *n)
+int iface_list(const struct hadp_inst *inst, struct iface_entry **out,
+	       size_t *n)
 {
 	const struct hadp_map *m = &inst->maps[HADP_MAP_IFACES];
 	struct hadp_ifindex *keys;
@@ -57,9 +51,8 @@ static int cmp_name(const void *a, const void *b)
 		      ((const struct iface_entry *)b)->v.name);
 }
 
-/* 1 and the entry when name is an interface of inst, 0 when not. */
-static int iface_find(const struct hadp_inst *inst, const char *name,
-		      struct iface_entry *found)
+int iface_find(const struct hadp_inst *inst, const char *name,
+	       struct iface_entry *found)
 {
 	struct iface_entry *e;
 	size_t i, n;
@@ -75,6 +68,70 @@ static int iface_find(const struct hadp_inst *inst, const char *name,
 		*found = e[i];
 	free(e);
 	return i < n;
+}
+
+const char *iface_name(const struct hadp_inst *inst, __u32 ifindex,
+		       char buf[HADP_NAME_LEN])
+{
+	struct hadp_ifindex key = { ifindex };
+	struct hadp_iface ifc;
+
+	buf[0] = '\0';
+	if (!hadp_map_lookup(&inst->maps[HADP_MAP_IFACES], &key, &ifc))
+		snprintf(buf, HADP_NAME_LEN, "%.*s", HADP_NAME_LEN - 1,
+			 ifc.name);
+	return buf;
+}
+
+int iface_find_all(struct cli *c, const char *name, __u32 ifindex[])
+{
+	struct iface_entry e;
+	int i, err;
+
+	for (i = 0; i < c->n; i++) {
+		err = iface_find(&c->insts[i], name, &e);
+		if (err < 0)
+			return err;
+		if (!err) {
+			hadp_err("iface %s not found (instance %s)", name,
+				 c->insts[i].name);
+			return -ENOENT;
+		}
+		ifindex[i] = e.ifindex;
+	}
+	return 0;
+}
+
+int underlay_check(const struct hadp_inst *inst, const char *what,
+		   const __u8 addr[16])
+{
+	static const char *const whose[] = {
+		[HADP_UL_IFACE] = "underlay",
+		[HADP_UL_NAT] = "NAT underlay",
+		[HADP_UL_VIP] = "VIP underlay",
+	};
+	struct hadp_underlay_key key;
+	struct hadp_underlay v;
+	char a[INET6_ADDRSTRLEN], name[HADP_NAME_LEN];
+	int err;
+
+	memcpy(key.addr, addr, 16);
+	err = hadp_map_lookup(&inst->maps[HADP_MAP_UNDERLAY], &key, &v);
+	if (err == -ENOENT)
+		return 0;
+	if (err) {
+		hadp_err("reading underlay: %s", strerror(-err));
+		return err;
+	}
+	if (v.kind >= HADP_UL_IFACE && v.kind <= HADP_UL_VIP)
+		hadp_err("%s %s is already iface %s's %s address (instance %s)",
+			 what, fmt_ipv6(addr, a),
+			 iface_name(inst, v.ifindex, name), whose[v.kind],
+			 inst->name);
+	else
+		hadp_err("%s %s is already in use (instance %s)", what,
+			 fmt_ipv6(addr, a), inst->name);
+	return -EEXIST;
 }
 
 static void host_keys(const struct hadp_iface *ifc,
@@ -95,7 +152,6 @@ static int iface_conflicts(struct hadp_inst *inst, const struct hadp_iface *n,
 			   const struct hadp_link *dev)
 {
 	struct hadp_ifindex key = { dev->ifindex };
-	struct hadp_underlay_key ul;
 	struct hadp_route4_key k4;
 	struct hadp_route6_key k6;
 	struct hadp_index zero = { 0 };
@@ -122,12 +178,9 @@ static int iface_conflicts(struct hadp_inst *inst, const struct hadp_iface *n,
 			 inst->name);
 		return -EEXIST;
 	}
-	memcpy(ul.addr, n->underlay, 16);
-	if (hadp_map_has_key(&inst->maps[HADP_MAP_UNDERLAY], &ul) == 1) {
-		hadp_err("underlay %s is already in use (instance %s)",
-			 fmt_ipv6(n->underlay, a), inst->name);
-		return -EEXIST;
-	}
+	err = underlay_check(inst, "underlay", n->underlay);
+	if (err)
+		return err;
 	host_keys(n, &k4, &k6);
 	if ((n->flags & HADP_IFACE_IPV4) &&
 	    hadp_map_has_key(&inst->maps[HADP_MAP_ROUTES4], &k4) == 1) {
@@ -280,6 +333,32 @@ static int iface_unwrite(struct hadp_txn *t, struct hadp_inst *inst,
 	return err == -ENOENT ? 0 : err;
 }
 
+/* NAT and VIP hang on the interface: they go first, by their own
+ * commands, so that deleting an interface never drops public addresses
+ * by surprise. */
+static int iface_nat_check(const struct hadp_inst *inst,
+			   const struct iface_entry *e)
+{
+	struct hadp_ifindex key = { e->ifindex };
+	struct hadp_snat sn;
+	struct hadp_vip vip;
+	char a[INET_ADDRSTRLEN];
+
+	if (!hadp_map_lookup(&inst->maps[HADP_MAP_SNAT], &key, &sn)) {
+		hadp_err("iface %s has NAT ip %s (instance %s): hadp nat del "
+			 "iface %s first", e->v.name, fmt_ipv4(sn.ip, a),
+			 inst->name, e->v.name);
+		return -EBUSY;
+	}
+	if (!hadp_map_lookup(&inst->maps[HADP_MAP_VIPS], &key, &vip)) {
+		hadp_err("iface %s has VIP %s (instance %s): hadp vip del "
+			 "iface %s first", e->v.name, fmt_ipv4(vip.ip, a),
+			 inst->name, e->v.name);
+		return -EBUSY;
+	}
+	return 0;
+}
+
 static int iface_del(struct cli *c, int argc, char **argv)
 {
 	struct hadp_txn t = HADP_TXN_INIT;
@@ -302,7 +381,8 @@ static int iface_del(struct cli *c, int argc, char **argv)
 			continue;
 		found++;
 		ifindex = e.ifindex;
-		err = iface_unwrite(&t, &c->insts[i], &e);
+		err = iface_nat_check(&c->insts[i], &e);
+		err = err ?: iface_unwrite(&t, &c->insts[i], &e);
 	}
 	if (!err && !found) {
 		hadp_err("iface %s not found", argv[0]);
@@ -318,6 +398,34 @@ static int iface_del(struct cli *c, int argc, char **argv)
 	if (err == 0)
 		err = hadp_root_detach(&c->host, ifindex, HADP_KIND_VM);
 	return err < 0 ? err : 0;
+}
+
+/* The interface's public addresses, when it has any. */
+static void iface_print_nat(const struct hadp_inst *inst, __u32 ifindex)
+{
+	struct hadp_ifindex key = { ifindex };
+	char a[INET6_ADDRSTRLEN];
+	struct hadp_snat sn;
+	struct hadp_vip vip;
+
+	if (!hadp_map_lookup(&inst->maps[HADP_MAP_SNAT], &key, &sn)) {
+		print_text("\n   ");
+		open_object("nat");
+		print_string("ip", " nat ip %s", fmt_ipv4(sn.ip, a));
+		print_uint("port_min", " ports %llu", sn.port_min);
+		print_uint("port_max", "-%llu", sn.port_max);
+		print_string("underlay", " underlay %s",
+			     fmt_ipv6(sn.underlay, a));
+		close_object();
+	}
+	if (!hadp_map_lookup(&inst->maps[HADP_MAP_VIPS], &key, &vip)) {
+		print_text("\n   ");
+		open_object("vip");
+		print_string("ip", " vip ip %s", fmt_ipv4(vip.ip, a));
+		print_string("underlay", " underlay %s",
+			     fmt_ipv6(vip.underlay, a));
+		close_object();
+	}
 }
 
 static int iface_print(struct cli *c, const struct hadp_inst *inst,
@@ -340,6 +448,7 @@ static int iface_print(struct cli *c, const struct hadp_inst *inst,
 	if (v->flags & HADP_IFACE_IPV6)
 		print_string("ipv6", " ipv6 %s", fmt_ipv6(v->ipv6, a));
 	print_string("underlay", " underlay %s", fmt_ipv6(v->underlay, a));
+	iface_print_nat(inst, e->ifindex);
 	if (c->stats && print_ifstats(inst, e->ifindex))
 		return -EIO;
 	print_nl();

@@ -15,7 +15,84 @@
 #include "print.h"
 #include "util.h"
 
-static void neigh_print_body(const struct hadp_neigh *n)
+/* A remote route through addr, in one of the route tables. */
+static int route_via(const struct hadp_inst *inst, int map,
+		     const __u8 addr[16])
+{
+	const struct hadp_map *m = &inst->maps[map];
+	struct hadp_route rt;
+	int used = 0, err;
+	size_t j, n;
+	char *keys;
+
+	err = hadp_map_keys(m, (void **)&keys, &n);
+	if (err)
+		return err;
+	for (j = 0; j < n && !used; j++)
+		used = !hadp_map_lookup(m, keys + j * m->key_size, &rt) &&
+		       rt.type == HADP_ROUTE_REMOTE &&
+		       !memcmp(rt.nexthop, addr, 16);
+	free(keys);
+	return used;
+}
+
+/* A neighbour's NAT range owned by addr. */
+static int nat_owner(const struct hadp_inst *inst, const __u8 addr[16])
+{
+	const struct hadp_map *m = &inst->maps[HADP_MAP_NAT_IPS];
+	struct hadp_nat_ip_key *keys;
+	struct hadp_nat_ip v;
+	int used = 0, err;
+	size_t i, n;
+	__u32 r;
+
+	err = hadp_map_keys(m, (void **)&keys, &n);
+	if (err)
+		return err;
+	for (i = 0; i < n && !used; i++) {
+		if (hadp_map_lookup(m, &keys[i], &v))
+			continue;
+		for (r = 0; r < v.count && r < HADP_NAT_RANGES && !used; r++)
+			used = !v.range[r].ifindex &&
+			       !memcmp(v.range[r].underlay, addr, 16);
+	}
+	free(keys);
+	return used;
+}
+
+int nexthop_used(const struct hadp_inst *inst, const __u8 addr[16])
+{
+	struct hadp_index zero = { 0 };
+	struct hadp_config cfg;
+	int err;
+
+	err = hadp_map_lookup(&inst->maps[HADP_MAP_CONFIG], &zero, &cfg);
+	if (err) {
+		hadp_err("reading config: %s", strerror(-err));
+		return err;
+	}
+	if (!memcmp(cfg.nat_router, addr, 16))
+		return 1;
+	err = route_via(inst, HADP_MAP_ROUTES4, addr);
+	err = err ?: route_via(inst, HADP_MAP_ROUTES6, addr);
+	return err ?: nat_owner(inst, addr);
+}
+
+int nexthop_release(struct hadp_txn *t, const struct hadp_inst *inst,
+		    const __u8 addr[16])
+{
+	struct hadp_neigh_key nk;
+	int err;
+
+	err = nexthop_used(inst, addr);
+	if (err)
+		return err < 0 ? err : 0;
+	memcpy(nk.addr, addr, 16);
+	err = hadp_txn_delete(t, &inst->maps[HADP_MAP_NEIGHS], &nk);
+	return err == -ENOENT ? 0 : err;
+}
+
+void neigh_print_body(const struct hadp_neigh *n)
 {
 	char a[INET6_ADDRSTRLEN], dev[IF_NAMESIZE] = "";
 

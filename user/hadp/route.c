@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* hadp route: per-VNI routes to remote underlay next hops. */
+/* hadp route: per-VNI routes to remote underlay next hops, and to the NAT
+ * gateway. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <net/if.h>
@@ -69,38 +70,97 @@ static int route_parse(int argc, char **argv, const char *const keys[],
 	return parse_vni("vni", v[0], vni);
 }
 
-static const char *iface_name(const struct hadp_inst *inst, __u32 ifindex,
-			      char buf[HADP_NAME_LEN])
+static int route_exists(struct cli *c, const struct rkey *k, const char *dst,
+			__u32 vni)
 {
-	struct hadp_ifindex key = { ifindex };
-	struct hadp_iface ifc;
+	struct hadp_route old;
+	char name[HADP_NAME_LEN];
+	int i, err = 0;
 
-	buf[0] = '\0';
-	if (!hadp_map_lookup(&inst->maps[HADP_MAP_IFACES], &key, &ifc))
-		snprintf(buf, HADP_NAME_LEN, "%.*s", HADP_NAME_LEN - 1,
-			 ifc.name);
-	return buf;
+	for (i = 0; !err && i < c->n; i++) {
+		err = route_get(&c->insts[i], k, &old);
+		if (err == 1 && old.type == HADP_ROUTE_LOCAL)
+			hadp_err("route %s vni %u is iface %s's address "
+				 "(instance %s)", dst, vni,
+				 iface_name(&c->insts[i], old.ifindex, name),
+				 c->insts[i].name);
+		else if (err == 1)
+			hadp_err("route %s vni %u exists (instance %s)",
+				 dst, vni, c->insts[i].name);
+		if (err == 1)
+			err = -EEXIST;
+	}
+	return err;
+}
+
+/* PREFIX vni N nat: leave through the NAT gateway. No next hop of its
+ * own: the packets go to the NAT router (hadp nat router). */
+static int route_add_nat(struct cli *c, const char *dst,
+			 const struct hadp_prefix *p, __u32 vni)
+{
+	struct hadp_txn t = HADP_TXN_INIT;
+	struct hadp_route rt = { .type = HADP_ROUTE_NAT, .target_vni = vni };
+	struct rkey k;
+	int i, err;
+
+	if (p->addr.family != AF_INET) {
+		hadp_err("invalid prefix \"%s\": nat routes are IPv4 only",
+			 dst);
+		return -EINVAL;
+	}
+	rkey_make(&k, p, vni);
+	err = cli_open_write(c);
+	err = err ?: route_exists(c, &k, dst, vni);
+	for (i = 0; !err && i < c->n; i++) {
+		err = hadp_txn_update(&t, &c->insts[i].maps[k.map], &k.k4, &rt,
+				      BPF_NOEXIST);
+		if (err == -EEXIST)
+			hadp_err("route %s vni %u appeared meanwhile", dst,
+				 vni);
+	}
+	if (err)
+		hadp_txn_rollback(&t);
+	else
+		hadp_txn_commit(&t);
+	return err;
 }
 
 static int route_add(struct cli *c, int argc, char **argv)
 {
 	static const char *const keys[] = { "vni", "via", "target-vni" };
+	static const char *const flags[] = { "nat" };
 	enum { VNI, VIA, TVNI };
 	struct hadp_txn t = HADP_TXN_INIT;
 	const char *v[ARRAY_SIZE(keys)];
-	struct hadp_route rt = { .type = HADP_ROUTE_REMOTE }, old;
+	struct hadp_route rt = { .type = HADP_ROUTE_REMOTE };
 	struct hadp_neigh_key nk;
 	struct hadp_neigh nv;
 	struct hadp_prefix p;
 	struct rkey k;
-	char name[HADP_NAME_LEN];
+	bool nat;
 	__u32 vni;
 	int i, err;
 
-	if (route_parse(argc, argv, keys, ARRAY_SIZE(keys), v, &p, &vni))
+	if (argc < 1)
+		return cli_missing("PREFIX");
+	if (parse_prefix("prefix", argv[0], &p) ||
+	    cli_args(argc - 1, argv + 1, keys, ARRAY_SIZE(keys), v, flags,
+		     ARRAY_SIZE(flags), &nat))
 		return -EINVAL;
+	if (!v[VNI])
+		return cli_missing("vni");
+	if (parse_vni("vni", v[VNI], &vni))
+		return -EINVAL;
+	if (nat) {
+		if (v[VIA] || v[TVNI]) {
+			hadp_err("invalid argument \"%s\": a nat route has no "
+				 "next hop", v[VIA] ? "via" : "target-vni");
+			return -EINVAL;
+		}
+		return route_add_nat(c, argv[0], &p, vni);
+	}
 	if (!v[VIA])
-		return cli_missing("via");
+		return cli_missing("via\" or \"nat");
 	if (parse_ipv6_host("via", v[VIA], rt.nexthop))
 		return -EINVAL;
 	rt.target_vni = vni;
@@ -110,19 +170,7 @@ static int route_add(struct cli *c, int argc, char **argv)
 	memcpy(nk.addr, rt.nexthop, 16);
 
 	err = cli_open_write(c);
-	for (i = 0; !err && i < c->n; i++) {
-		err = route_get(&c->insts[i], &k, &old);
-		if (err == 1 && old.type == HADP_ROUTE_LOCAL)
-			hadp_err("route %s vni %u is iface %s's address "
-				 "(instance %s)", argv[0], vni,
-				 iface_name(&c->insts[i], old.ifindex, name),
-				 c->insts[i].name);
-		else if (err == 1)
-			hadp_err("route %s vni %u exists (instance %s)",
-				 argv[0], vni, c->insts[i].name);
-		if (err == 1)
-			err = -EEXIST;
-	}
+	err = err ?: route_exists(c, &k, argv[0], vni);
 	if (err)
 		return err;
 	/* The kernel's neighbour table, not a map: no rollback needed. */
@@ -143,37 +191,12 @@ static int route_add(struct cli *c, int argc, char **argv)
 	return err;
 }
 
-/* Does any remote route of inst still go through nexthop? */
-static int nexthop_used(const struct hadp_inst *inst, const __u8 nexthop[16])
-{
-	static const int maps[] = { HADP_MAP_ROUTES4, HADP_MAP_ROUTES6 };
-	struct hadp_route rt;
-	size_t i, j, n;
-	int used = 0, err;
-	char *keys;
-
-	for (i = 0; i < ARRAY_SIZE(maps) && !used; i++) {
-		const struct hadp_map *m = &inst->maps[maps[i]];
-
-		err = hadp_map_keys(m, (void **)&keys, &n);
-		if (err)
-			return err;
-		for (j = 0; j < n && !used; j++)
-			used = !hadp_map_lookup(m, keys + j * m->key_size, &rt) &&
-			       rt.type == HADP_ROUTE_REMOTE &&
-			       !memcmp(rt.nexthop, nexthop, 16);
-		free(keys);
-	}
-	return used;
-}
-
 static int route_del(struct cli *c, int argc, char **argv)
 {
 	static const char *const keys[] = { "vni" };
 	struct hadp_txn t = HADP_TXN_INIT;
 	const char *v[ARRAY_SIZE(keys)];
 	struct hadp_route rt;
-	struct hadp_neigh_key nk;
 	struct hadp_prefix p;
 	struct rkey k;
 	char name[HADP_NAME_LEN];
@@ -201,14 +224,10 @@ static int route_del(struct cli *c, int argc, char **argv)
 		err = hadp_txn_delete(&t, &inst->maps[k.map], &k.k4);
 		if (err)
 			break;
-		/* Its next hop goes with the last route through it. */
-		err = nexthop_used(inst, rt.nexthop);
-		memcpy(nk.addr, rt.nexthop, 16);
-		if (err == 0)
-			err = hadp_txn_delete(&t, &inst->maps[HADP_MAP_NEIGHS],
-					      &nk);
-		if (err == -ENOENT || err == 1)
-			err = 0;
+		/* Its next hop goes with the last route through it (or
+		 * the NAT that still uses it). */
+		if (rt.type == HADP_ROUTE_REMOTE)
+			err = nexthop_release(&t, inst, rt.nexthop);
 	}
 	if (!err && !found) {
 		hadp_err("route %s vni %u not found", argv[0], vni);
@@ -236,6 +255,8 @@ static void route_print(const struct hadp_inst *inst, const char *dst,
 			     iface_name(inst, rt->ifindex, name));
 		print_string("dev", " dev %s", dev);
 		print_uint("ifindex", NULL, rt->ifindex);
+	} else if (rt->type == HADP_ROUTE_NAT) {
+		/* Through the NAT router: nothing more to say. */
 	} else {
 		print_string("via", " via %s", fmt_ipv6(rt->nexthop, a));
 		print_uint("target_vni", rt->target_vni != vni ?
