@@ -8,6 +8,7 @@
 #include <net/if.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "hadp.h"
 #include "names.h"
@@ -49,6 +50,30 @@ static int dp_load(struct cli *c, int argc, char **argv)
 	return err ?: hadp_inst_load(&c->host, name, &o, NULL);
 }
 
+/* -I names a loaded instance; reported when it does not. */
+static int inst_check(struct cli *c)
+{
+	__u32 index;
+	int err;
+
+	if (!c->instance)
+		return 0;
+	err = hadp_inst_find(&c->host, c->instance, &index);
+	if (err == -ENOENT)
+		hadp_err("instance %s is not loaded", c->instance);
+	return err;
+}
+
+/* Pins of a half-loaded instance <bpffs>/hadp/NAME, named in no root. */
+static bool leftover(struct cli *c, const char *name)
+{
+	char path[PATH_MAX];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/%s", c->host.dir, name);
+	return !stat(path, &st) && S_ISDIR(st.st_mode);
+}
+
 /* Without -I every instance goes, and the root with the last one. */
 static int dp_unload(struct cli *c, int argc, char **argv)
 {
@@ -66,8 +91,22 @@ static int dp_unload(struct cli *c, int argc, char **argv)
 	err = err ?: hadp_host_lock(&c->host);
 	if (err)
 		return err;
-	if (c->instance)
+	if (c->instance) {
+		__u32 index;
+
+		/* A name that is neither loaded nor left over is a bad
+		 * argument, not something to unload. */
+		err = hadp_root_open(&c->host);
+		if (!err)
+			err = hadp_inst_find(&c->host, c->instance, &index);
+		if (err == -ENOENT && !leftover(c, c->instance)) {
+			hadp_err("instance %s is not loaded", c->instance);
+			return -ENOENT;
+		}
+		if (err && err != -ENOENT)
+			return err;
 		return hadp_inst_unload(&c->host, c->instance);
+	}
 	err = hadp_root_open(&c->host);
 	if (err == -ENOENT)
 		goto none;
@@ -99,6 +138,8 @@ static int dp_upgrade(struct cli *c, int argc, char **argv)
 	err = err ?: hadp_root_open(&c->host);
 	if (err == -ENOENT)
 		hadp_err("no datapath loaded in %s/hadp", c->bpffs);
+	/* The root is every instance's; -I may only name a loaded one. */
+	err = err ?: inst_check(c);
 	return err ?: hadp_root_upgrade(&c->host, &n);
 }
 
@@ -115,6 +156,10 @@ static int show_instances(struct cli *c, __u32 active)
 			continue;
 		if (err)
 			return err;
+		if (c->instance && strcmp(inst.name, c->instance)) {
+			hadp_inst_close(&inst);
+			continue;
+		}
 		for (k = 0; k < HADP_KIND_MAX && !err; k++)
 			err = hadp_slot_get(&c->host, HADP_SLOT(i, k), &ids[k]);
 		open_object(NULL);
@@ -178,6 +223,7 @@ static int dp_show(struct cli *c, int argc, char **argv)
 	if (err == -ENOENT)
 		hadp_err("no datapath loaded in %s/hadp (hadp dp load)",
 			 c->bpffs);
+	err = err ?: inst_check(c);
 	err = err ?: hadp_active_get(&c->host, &active);
 	err = err ?: hadp_root_stats_get(&c->host, &rs);
 	if (!err && active != HADP_NO_INSTANCE)

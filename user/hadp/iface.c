@@ -199,9 +199,14 @@ static int iface_conflicts(struct hadp_inst *inst, const struct hadp_iface *n,
 		hadp_err("reading config: %s", strerror(-err));
 		return err;
 	}
-	if (((n->flags & HADP_IFACE_IPV4) && n->ipv4 == cfg.gw4) ||
-	    ((n->flags & HADP_IFACE_IPV6) && !memcmp(n->ipv6, cfg.gw6, 16))) {
-		hadp_err("the VM's address is the virtual gateway's");
+	if ((n->flags & HADP_IFACE_IPV4) && n->ipv4 == cfg.gw4) {
+		hadp_err("invalid ipv4 \"%s\": the virtual gateway's address "
+			 "(instance %s)", fmt_ipv4(n->ipv4, a), inst->name);
+		return -EINVAL;
+	}
+	if ((n->flags & HADP_IFACE_IPV6) && !memcmp(n->ipv6, cfg.gw6, 16)) {
+		hadp_err("invalid ipv6 \"%s\": the virtual gateway's address "
+			 "(instance %s)", fmt_ipv6(n->ipv6, a), inst->name);
 		return -EINVAL;
 	}
 	return 0;
@@ -473,19 +478,22 @@ static int iface_show(struct cli *c, int argc, char **argv)
 	if (err)
 		return err;
 	qsort(e, n, sizeof(*e), cmp_name);
+	/* Look first: a refusal prints nothing on stdout, not even []. */
+	for (i = 0; i < n && argc; i++)
+		shown += !strcmp(e[i].v.name, argv[0]);
+	if (argc && !shown) {
+		hadp_err("iface %s not found", argv[0]);
+		free(e);
+		return -ENOENT;
+	}
 	open_array(NULL);
 	for (i = 0; i < n && !err; i++) {
 		if (argc && strcmp(e[i].v.name, argv[0]))
 			continue;
 		err = iface_print(c, &c->insts[0], &e[i]);
-		shown++;
 	}
 	close_array();
 	free(e);
-	if (!err && argc && !shown) {
-		hadp_err("iface %s not found", argv[0]);
-		err = -ENOENT;
-	}
 	return err;
 }
 

@@ -9,6 +9,7 @@
 #include <linux/neighbour.h>
 #include <linux/rtnetlink.h>
 #include <linux/if_link.h>
+#include <net/if_arp.h>
 
 #include "nl.h"
 #include "parse.h"
@@ -127,7 +128,9 @@ static int cb_link(const struct nlmsghdr *nlh, void *arg)
 					 mnl_attr_get_str(a));
 			break;
 		case IFLA_ADDRESS:
-			if (mnl_attr_get_payload_len(a) == 6) {
+			/* lo has six zero bytes too: Ethernet only. */
+			if (ifi->ifi_type == ARPHRD_ETHER &&
+			    mnl_attr_get_payload_len(a) == 6) {
 				memcpy(l->mac, mnl_attr_get_payload(a), 6);
 				l->has_mac = true;
 			}

@@ -17,7 +17,7 @@ struct hadp_link {
 	int ifindex;
 	char name[IF_NAMESIZE];
 	__u8 mac[6];
-	bool has_mac;		/* a 6-byte hardware address */
+	bool has_mac;		/* an Ethernet device, with its MAC */
 	__u32 mtu;
 };
 

@@ -67,9 +67,9 @@ int hadp_host_open(struct hadp_host *h, const char *bpffs, bool create)
 
 	hadp_host_init(h);
 	if (statfs(bpffs, &sfs)) {
-		err = -errno;
-		hadp_err("bpffs %s: %s", bpffs, strerror(-err));
-		return err;
+		hadp_err("bpffs %s: %s", bpffs, strerror(errno));
+		/* Reported: not the silent -ENOENT of a missing hadp/. */
+		return -EINVAL;
 	}
 	if (sfs.f_type != BPF_FS_MAGIC) {
 		hadp_err("%s is not a bpf filesystem (mount -t bpf bpf %s)",
