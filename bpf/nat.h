@@ -436,7 +436,8 @@ conn_new_in(struct pkt *p, struct iphdr *ip, struct l4info *l, __u32 ifindex,
 static __always_inline int nat_icmp_error_in(struct pkt *p, struct iphdr *ip,
 					     void *data_end,
 					     struct hadp_conn **cp,
-					     struct hadp_conn_key *kout)
+					     struct hadp_conn_key *kout,
+					     __be16 *natport)
 {
 	struct icmphdr *ic = (void *)(ip + 1);
 	struct hadp_conn_key rk = {}, *k;
@@ -463,6 +464,7 @@ static __always_inline int nat_icmp_error_in(struct pkt *p, struct iphdr *ip,
 	} else {
 		return HADP_DROP_NO_CONN;
 	}
+	*natport = *qport;
 	k = bpf_map_lookup_elem(&conns_rev, &rk);
 	if (!k)
 		return HADP_DROP_NO_CONN;
@@ -502,8 +504,10 @@ static __always_inline int nat_inbound(struct xdp_md *ctx, struct hadp_stats *st
 	struct pkt p = { .ctx = ctx, .st = st };
 	struct hadp_conn *c = NULL;
 	struct hadp_conn_key rk = {}, k, *kp;
+	const __u8 *owner;
 	struct hadp_iface *t;
 	struct l4info l = {};
+	__be16 natport = 0;
 	__be32 pub;
 	__u64 now;
 	int why;
@@ -537,10 +541,17 @@ static __always_inline int nat_inbound(struct xdp_md *ctx, struct hadp_stats *st
 		return drop(st, why);
 
 	if (ip->protocol == IPPROTO_ICMP && !l.echo) {
-		why = nat_icmp_error_in(&p, ip, data_end, &c, &k);
-		if (why >= 0)
-			return drop(st, why);
-		goto deliver;
+		why = nat_icmp_error_in(&p, ip, data_end, &c, &k, &natport);
+		if (why < 0)
+			goto deliver;
+		/* About a connection of the host owning that port? */
+		if (why == HADP_DROP_NO_CONN && natport &&
+		    ul->kind == HADP_UL_NAT) {
+			owner = nat_owner(ip->daddr, natport);
+			if (owner)
+				return nat_relay(ctx, st, ip6, owner);
+		}
+		return drop(st, why);
 	}
 
 	rk.src = ip->saddr;
@@ -567,8 +578,7 @@ static __always_inline int nat_inbound(struct xdp_md *ctx, struct hadp_stats *st
 		k.src = t->ipv4;
 		k.sport = c->nat_port;
 	} else {
-		const __u8 *owner = nat_owner(ip->daddr, l.echo ? l.sport : l.dport);
-
+		owner = nat_owner(ip->daddr, l.echo ? l.sport : l.dport);
 		if (owner)
 			return nat_relay(ctx, st, ip6, owner);
 		return drop(st, HADP_DROP_NO_CONN);

@@ -610,6 +610,23 @@ START_TEST(icmp_errors_translated_back)
 }
 END_TEST
 
+START_TEST(icmp_error_for_neighbour_port_relayed)
+{
+	struct pkt sent, err, tun, out;
+
+	nat_setup();
+	/* What the host owning 2000-2999 sent out, quoted back to us. */
+	l4_packet(&sent, ROUTER_MAC, MAC[UL0], NAT_IP, INET, 17, 2500, 53, 0, 8);
+	icmp_error(&err, &sent, 3, 4, 1400);
+	from_router(&tun, &err, NAT_UL);
+	ck_assert_int_eq(ul_recv(&tun, &out), XDP_REDIRECT);
+	ck_assert_mem_eq(out.d + 22, NAT_UL, 16);
+	ck_assert_mem_eq(out.d + 38, PEER_UL, 16);
+	ck_assert_mem_eq(out.d + 54, tun.d + 54, tun.len - 54);
+	ck_assert_uint_eq(STAT(UL0, nat_relayed), 1);
+}
+END_TEST
+
 /* ---- TCP state and deltas ------------------------------------------ */
 
 static struct hadp_conn tcp_conn(void)
@@ -838,6 +855,7 @@ TCase *tcase_nat(void)
 	tcase_add_test(tc, vip_inbound_new_connection);
 	tcase_add_test(tc, icmp_echo_by_identifier);
 	tcase_add_test(tc, icmp_errors_translated_back);
+	tcase_add_test(tc, icmp_error_for_neighbour_port_relayed);
 	tcase_add_test(tc, tcp_fin_and_rst);
 	tcase_add_test(tc, sweep_ages_and_flushes);
 	tcase_add_test(tc, ports_never_handed_out_twice);
