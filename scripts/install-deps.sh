@@ -17,7 +17,7 @@ PKGS=(
 	# build: hadp.ko against Debian's kernel headers
 	linux-headers-amd64
 	# integration tests and the demo
-	iproute2 ethtool iputils-ping socat netcat-openbsd tcpdump jq
+	iproute2 ethtool iputils-ping socat netcat-openbsd tcpdump jq python3
 	util-linux procps coreutils kmod
 )
 

@@ -61,22 +61,6 @@ hadp_must hvA iface add vm1 dev vm1 vni 100 mac "$(mac vmA eth0)" ipv4 10.0.0.1 
 hadp_must hvA route add 10.0.0.9/32 vni 100 via fd00:c::4
 hadp_must hvA route add fd10::9/128 vni 100 via fd00:c::6
 
-# shellcheck disable=SC2317 # (called through check)
-# capture NS IF FILTER COMMAND...: run COMMAND while tcpdump watches IF in
-# NS; passes when a packet matching FILTER was seen. Prints it.
-capture() {
-	local ns=$1 ifc=$2 filter=$3 pcap pid
-	shift 3
-	pcap=$TESTDIR/capture.$RANDOM.pcap
-	n "$ns" timeout 10 tcpdump -q -n -c 1 -i "$ifc" -w "$pcap" "$filter" 2>/dev/null &
-	pid=$!
-	sleep 1
-	"$@" >/dev/null 2>&1
-	wait "$pid"
-	[ -s "$pcap" ] || return 1
-	tcpdump -n -v -r "$pcap" 2>/dev/null | tee /dev/stderr | grep -q .
-}
-
 # ---- what each side puts on the wire -----------------------------------------------
 
 section "the wire format"

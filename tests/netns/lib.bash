@@ -332,3 +332,75 @@ counter() {
 		jq -r --arg f "$3" '.[0].stats | getpath($f | split("."))' 2>&1)
 	if [[ $v =~ ^[0-9]+$ ]]; then echo "$v"; else echo "unreadable:$3:$RANDOM:$v"; fi
 }
+
+# stat_sum HV FIELD: a counter of HV's instance (${INSTANCE:-default})
+# summed over every "stats" entry (each interface, the uplink, ifindex 0)
+# and every CPU, read with bpftool: for counters whose interface does not
+# matter (e.g. drops.no_conn, nat_relayed). Unreadable: as counter().
+stat_sum() {
+	local v idx=-1 f=$2
+	if [[ $f == drops.* ]]; then
+		# The index of the reason in enum hadp_drop_reason (maps.h).
+		idx=$(awk -v want="HADP_DROP_${f#drops.}" '
+			/^enum hadp_drop_reason/ { on = 1; next }
+			on && /HADP_DROP_MAX/ { exit }
+			on && match($0, /HADP_DROP_[A-Z0-9_]+/) {
+				if (toupper(substr($0, RSTART, RLENGTH)) == toupper(want)) { print i; exit }
+				i++
+			}' "$HADP_SRC/include/hadp/maps.h")
+		f=drops
+	fi
+	v=$(bpftool -j map dump pinned "$(bpffs "$1")/hadp/${INSTANCE:-default}/stats" 2>&1 |
+		jq --arg f "$f" --argjson i "${idx:--1}" '
+			[.[] | .formatted.values[] | .value[$f] |
+			 if $i >= 0 then .[$i] else . end] | add // 0' 2>&1)
+	if [[ $v =~ ^[0-9]+$ ]]; then echo "$v"; else echo "unreadable:$2:$RANDOM:$v"; fi
+}
+
+# ---- NAT helpers -------------------------------------------------------------
+
+PY=${PY:-/usr/bin/python3}
+CONNS=$HADP_SRC/tests/netns/conns.py
+
+# conns NS ARGS...: tests/netns/conns.py (many connections, an echo server,
+# a capture checker) in namespace NS.
+conns() {
+	local name=$1
+	shift
+	n "$name" "$PY" "$CONNS" "$@"
+}
+
+# serve NS LOG ARGS...: conns.py's echo server in NS in the background,
+# appending the peers it sees to LOG; returns once it listens.
+serve() {
+	local name=$1 log=$2
+	shift 2
+	: >"$log"
+	n_bg "$name" "$PY" -u "$CONNS" serve "$log" "$@" >"$log.out" 2>&1
+	for _ in $(seq 100); do
+		grep -q listening "$log.out" && return 0
+		sleep 0.1
+	done
+	cat "$log.out"
+	return 1
+}
+
+# udp_csum_errors NS: UdpInCsumErrors in namespace NS.
+udp_csum_errors() {
+	n "$1" nstat -asz UdpInCsumErrors | awk '$1 == "UdpInCsumErrors" { print $2 }'
+}
+
+# capture NS IF FILTER COMMAND...: run COMMAND while tcpdump watches IF in
+# NS; passes when a packet matching FILTER was seen. Prints it.
+capture() {
+	local ns=$1 ifc=$2 filter=$3 pcap pid
+	shift 3
+	pcap=$TESTDIR/capture.$RANDOM.pcap
+	n "$ns" timeout 10 tcpdump -q -n -c 1 -i "$ifc" -w "$pcap" "$filter" 2>/dev/null &
+	pid=$!
+	sleep 1
+	"$@" >/dev/null 2>&1
+	wait "$pid"
+	[ -s "$pcap" ] || return 1
+	tcpdump -n -v -r "$pcap" 2>/dev/null | tee /dev/stderr | grep -q .
+}
