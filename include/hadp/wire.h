@@ -220,7 +220,8 @@ struct hadp_wire_key {
  * sent to another group, fails authentication. IPv4 addresses are given
  * as IPv4-mapped IPv6 (::ffff:a.b.c.d). Layout: sender address (16),
  * sender port (2, network order), receiver address (16), receiver port (2).
- * An all-zero context binds to nothing (tests, tools).
+ * An all-zero context (or a NULL ctx argument anywhere in this API)
+ * binds to nothing: for tests and tools, never for the sync link.
  */
 struct hadp_wire_ctx {
 	__u8 bytes[HADP_WIRE_CTX_LEN];
@@ -242,7 +243,7 @@ void hadp_wire_mac(__u8 tag[HADP_WIRE_MAC_LEN], const struct hadp_wire_key *key,
 /* ---------------------------------------------------------------------- */
 
 struct hadp_wire_hdr {
-	__u8 version;		/* HADP_WIRE_VERSION when encoding */
+	__u8 version;		/* encoding: ignored, HADP_WIRE_VERSION */
 	__u8 flags;		/* HADP_WIRE_F_* */
 	__u16 count;		/* messages; filled in by the encoder */
 	__u32 epoch;		/* session epoch of the sender */
