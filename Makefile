@@ -31,10 +31,18 @@ SKELS    := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
 
 LIB_SRCS := $(wildcard user/lib/*.c)
 LIB_OBJS := $(patsubst user/lib/%.c,$(BUILD)/lib/%.o,$(LIB_SRCS))
+# The HA wire codec (include/hadp/*.c) is shared with hadp.ko; userspace
+# gets it through libhadp.a.
+WIRE_SRCS := include/hadp/wire.c include/hadp/blake2s.c
+WIRE_OBJS := $(patsubst include/hadp/%.c,$(BUILD)/wire/%.o,$(WIRE_SRCS))
+WIRE_HDRS := include/hadp/wire.h include/hadp/blake2s.h include/hadp/maps.h
 CLI_SRCS := $(wildcard user/hadp/*.c)
 CLI_OBJS := $(patsubst user/hadp/%.c,$(BUILD)/cli/%.o,$(CLI_SRCS))
 
-TEST_BINS := $(BUILD)/tests/unit $(BUILD)/tests/bpf
+TEST_BINS := $(BUILD)/tests/unit $(BUILD)/tests/bpf $(BUILD)/tests/fuzz_wire
+# libFuzzer target over the wire codec (tests/fuzz/run.sh runs it).
+FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined \
+               -fno-sanitize-recover=undefined -Wall -Wextra -Werror -Iinclude
 
 .PHONY: all bpf user kmod tests check install clean
 all: bpf user tests kmod
@@ -58,7 +66,11 @@ $(BUILD)/lib/%.o: user/lib/%.c $(wildcard user/lib/*.h) include/hadp/maps.h $(SK
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -c $< -o $@
 
-$(BUILD)/libhadp.a: $(LIB_OBJS)
+$(WIRE_OBJS): $(BUILD)/wire/%.o: include/hadp/%.c $(WIRE_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/libhadp.a: $(LIB_OBJS) $(WIRE_OBJS)
 	$(AR) rcs $@ $^
 
 $(BUILD)/cli/%.o: user/hadp/%.c $(wildcard user/hadp/*.h) $(wildcard user/lib/*.h)
@@ -77,6 +89,10 @@ $(BUILD)/tests/bpf: $(wildcard tests/bpf/*.c) $(wildcard tests/bpf/*.h) $(SKELS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Itests/bpf -o $@ $(wildcard tests/bpf/*.c) \
 		$(LDLIBS) $(shell pkg-config --libs check) -lpthread
+
+$(BUILD)/tests/fuzz_wire: tests/fuzz/fuzz_wire.c $(WIRE_SRCS) $(WIRE_HDRS)
+	@mkdir -p $(@D)
+	$(CLANG) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_wire.c $(WIRE_SRCS)
 
 kmod:
 	@test -n "$(KDIR)" || { echo "no kernel headers: install linux-headers-amd64 or set KDIR" >&2; exit 1; }

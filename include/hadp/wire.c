@@ -391,6 +391,7 @@ int hadp_wire_dec_advert(const struct hadp_wire_msg *msg, struct hadp_wire_adver
 	if (msg->len < HADP_WIRE_ADVERT_LEN)
 		return -HADP_WIRE_ESHORT;
 	b = msg->body;
+	memset(adv, 0, sizeof(*adv));
 	adv->max_count = hadp_wire_get16(b);
 	adv->max_payload = hadp_wire_get16(b + 2);
 	adv->version_min = b[4];
