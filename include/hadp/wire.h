@@ -44,7 +44,7 @@
 
 #define HADP_WIRE_MAGIC		0x4844	/* "HD" */
 #define HADP_WIRE_VERSION	1	/* the only version this codec speaks */
-#define HADP_WIRE_PORT		4791	/* default UDP port (configurable) */
+#define HADP_WIRE_PORT		6749	/* suggested UDP port; not IANA-assigned */
 
 #define HADP_WIRE_HDR_LEN	24
 #define HADP_WIRE_MSG_HDR_LEN	8
