@@ -19,6 +19,8 @@ PKGS=(
 	# integration tests and the demo
 	iproute2 ethtool iputils-ping socat netcat-openbsd tcpdump jq python3
 	util-linux procps coreutils kmod
+	# the VM suite (scripts/vmtest.sh): qemu, the initramfs's busybox, cpio
+	qemu-system-x86 busybox-static cpio
 )
 
 missing=()
