@@ -627,6 +627,45 @@ START_TEST(icmp_error_for_neighbour_port_relayed)
 }
 END_TEST
 
+START_TEST(icmp_error_from_vm_translated)
+{
+	struct pkt udp, tun, out, got, err, inner;
+	size_t qlen = 28;
+	uint8_t *ic;
+	uint16_t c;
+
+	nat_setup();
+	/* Inbound to a closed port behind the VIP... */
+	l4_packet(&udp, MAC[UL0], ROUTER_MAC, INET, VIP_IP, 17, 5555, 7999, 0, 8);
+	from_router(&tun, &udp, VIP_UL);
+	ck_assert_int_eq(ul_recv(&tun, &got), XDP_REDIRECT);
+	/* ...the VM answers port unreachable, quoting what it received. */
+	pkt_eth(&err, DEVMAC[VM2], MAC[VM2], 0x0800);
+	pkt_ip4(&err, V4[VM2], INET, 1, 64, false, 8 + qlen);
+	ic = err.d + err.len;
+	memset(ic, 0, 8);
+	ic[0] = 3;
+	ic[1] = 3;
+	memcpy(ic + 8, got.d + 14, qlen);
+	c = csum_ref(ic, 8 + qlen, 0);
+	put16(ic + 2, c);
+	err.len += 8 + qlen;
+	ck_assert_int_eq(vm_send(VM2, &err, &out), XDP_REDIRECT);
+	inner_of(&inner, &out);
+	/* The outside sees it from the VIP, about its packet to the VIP. */
+	ck_assert_mem_eq(inner.d + 26, &VIP_IP, 4);
+	ck_assert_mem_eq(inner.d + 42 + 12, &INET, 4);
+	ck_assert_mem_eq(inner.d + 42 + 16, &VIP_IP, 4);
+	ck_assert_uint_eq(get16(inner.d + 42 + 22), 7999);
+	ck_assert(csum_ok(inner.d, inner.len));
+	ck_assert_uint_eq(csum_ref(inner.d + 42, 20, 0), 0);
+	/* An error about nothing NAT holds is dropped. */
+	err.d[14 + 20 + 8 + 20 + 1] ^= 0x33;
+	ck_assert_int_eq(vm_send(VM2, &err, &out), XDP_DROP);
+	ck_assert_uint_eq(stat_drop(VM2, HADP_DROP_NO_CONN), 1);
+}
+END_TEST
+
 /* ---- TCP state and deltas ------------------------------------------ */
 
 static struct hadp_conn tcp_conn(void)
@@ -856,6 +895,7 @@ TCase *tcase_nat(void)
 	tcase_add_test(tc, icmp_echo_by_identifier);
 	tcase_add_test(tc, icmp_errors_translated_back);
 	tcase_add_test(tc, icmp_error_for_neighbour_port_relayed);
+	tcase_add_test(tc, icmp_error_from_vm_translated);
 	tcase_add_test(tc, tcp_fin_and_rst);
 	tcase_add_test(tc, sweep_ages_and_flushes);
 	tcase_add_test(tc, ports_never_handed_out_twice);
