@@ -187,6 +187,9 @@ done
 depmod -b "$share" "$kver" || die "depmod failed on the guest's module tree"
 
 # The command, run by vm-init's stage 2 with bash in a clean environment.
+case $PWD/ in
+/tmp/* | /var/tmp/* | /run/*) err "warning: $PWD is not the host's in the guest (fresh /tmp, /var/tmp, /run)" ;;
+esac
 {
 	echo "cd $(printf '%q' "$PWD") 2>/dev/null || cd /"
 	while IFS='=' read -r name _; do
@@ -274,24 +277,19 @@ fi
 
 start=$(date +%s)
 rc=0
-"${qemu[@]}" &
+# The guest powers off when the command is done; timeout stops it when
+# time is up (124). In the background, so that a signal to this script
+# stops qemu at once (cleanup); stdin stays the terminal's for a shell.
+timeout --foreground "$timeout" "${qemu[@]}" <&0 &
 qpid=$!
-# The guest powers off when the command is done; kill it when time is up.
-(
-	sleep "$timeout"
-	kill "$qpid" 2>/dev/null && echo timeout >"$run/timedout"
-) </dev/null >/dev/null 2>&1 &
-wpid=$!
 wait "$qpid" || rc=$?
 qpid=
-kill "$wpid" 2>/dev/null || true
-wait "$wpid" 2>/dev/null || true
 [ -n "$tpid" ] && { sleep 0.2; kill "$tpid" 2>/dev/null; tpid=; }
 elapsed=$(($(date +%s) - start))
 [ -n "$console_log" ] && cp "$console_file" "$console_log"
 
 problem=
-if [ -f "$run/timedout" ]; then
+if [ "$rc" -eq 124 ]; then
 	problem="the guest did not finish within ${timeout}s"
 	status=124
 elif [ ! -f "$share/rc" ]; then
