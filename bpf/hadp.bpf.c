@@ -105,6 +105,9 @@ static __always_inline int vm_ipv4(struct pkt *p)
 		return drop(p->st, HADP_DROP_MALFORMED);
 	hlen = (ip->ihl & 0xf) << 2;
 	tot = bpf_ntohs(ip->tot_len);
+	/* Linux 6.1's verifier forgets the bounds of a byte swap: restore
+	 * them with a mask the compiler cannot drop. */
+	asm volatile("%[t] &= 0xffff" : [t] "+r"(tot));
 	if (ip->version != 4 || hlen < sizeof(*ip) || tot < hlen ||
 	    (void *)ip + tot > data_end)
 		return drop(p->st, HADP_DROP_MALFORMED);

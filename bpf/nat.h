@@ -126,12 +126,15 @@ struct claim {
 };
 
 /* Try one port: whoever inserts the public-side key first owns it, so two
- * CPUs never hand out the same port, and a live one is never reused. */
+ * CPUs never hand out the same port, and a live one is never reused.
+ * Map helpers' errors are kept in an int: before 6.4 the kernel inlines
+ * hash updates as calls returning int, so a long would see -EEXIST
+ * zero-extended. */
 static long claim_port(__u32 i, void *data)
 {
 	struct claim *cl = data;
 	__be16 port = bpf_htons(cl->min + (cl->start + i) % cl->size);
-	long err;
+	int err;
 
 	if (cl->key.proto == IPPROTO_ICMP)
 		cl->rkey.sport = port;
@@ -161,7 +164,7 @@ conn_insert(struct pkt *p, struct hadp_conn_key *k, struct hadp_conn_key *rk,
 	    struct hadp_conn *c, int *why)
 {
 	struct hadp_stats *st = p->st;
-	long err;
+	int err;
 
 	err = bpf_map_update_elem(&conns, k, c, BPF_NOEXIST);
 	if (err) {
@@ -198,7 +201,7 @@ conn_new_out(struct pkt *p, struct iphdr *ip, struct l4info *l,
 		.state = conn_first_state(ip, l),
 	};
 	struct claim cl = { .key = *k };
-	long err;
+	int err;
 
 	if (vip) {
 		c.nat_ip = vip->ip;
@@ -547,7 +550,7 @@ conn_new_in(struct pkt *p, struct iphdr *ip, struct l4info *l, __u32 ifindex,
 		.flags = HADP_CONN_VIP | HADP_CONN_INBOUND,
 	};
 	struct hadp_conn_key rk;
-	long err;
+	int err;
 
 	*why = HADP_DROP_NO_CONN;
 	if ((ip->protocol == IPPROTO_ICMP && l->icmp_type != ICMP_ECHO_) ||
