@@ -188,6 +188,7 @@ depmod -b "$share" "$kver" || die "depmod failed on the guest's module tree"
 
 # The command, run by vm-init's stage 2 with bash in a clean environment.
 case $PWD/ in
+"$REPO"/*) ;;
 /tmp/* | /var/tmp/* | /run/*) err "warning: $PWD is not the host's in the guest (fresh /tmp, /var/tmp, /run)" ;;
 esac
 {
@@ -252,7 +253,8 @@ tcg) cpu=max,la57=off ;;
 esac
 
 cmdline="console=ttyS0,115200 panic=-1 oops=panic rdinit=/init net.ifnames=0"
-cmdline+=" random.trust_cpu=on mitigations=off tsc=reliable hadpvm_init=$REPO/scripts/vm-init $append"
+cmdline+=" random.trust_cpu=on mitigations=off tsc=reliable hadpvm_init=$REPO/scripts/vm-init"
+cmdline+=" hadpvm_repo=$REPO $append"
 
 console_file=$run/console.log
 : >"$console_file"
