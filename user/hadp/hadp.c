@@ -53,6 +53,13 @@ static void usage(FILE *f)
 "  hadp dp unload\n"
 "  hadp dp upgrade\n"
 "  hadp dp show\n"
+"  hadp ha add INSTANCE local ADDR:PORT peer ADDR:PORT key FILE\n"
+"              [max-coalesce N] [peer-max-coalesce N] [mtu N]\n"
+"  hadp ha set INSTANCE [peer ADDR:PORT] [key FILE] [max-coalesce N]\n"
+"              [peer-max-coalesce N] [mtu N] [role ROLE]\n"
+"  hadp ha del INSTANCE\n"
+"  hadp ha show [INSTANCE]\n"
+"  hadp monitor [instance NAME] [count N]\n"
 "See hadp(8).\n");
 }
 
@@ -296,6 +303,8 @@ static const struct {
 	{ "nat", do_nat },
 	{ "vip", do_vip },
 	{ "flow", do_flow },
+	{ "ha", do_ha },
+	{ "monitor", do_monitor },
 };
 
 int main(int argc, char **argv)

@@ -67,6 +67,17 @@ const char *iface_name(const struct hadp_inst *inst, __u32 ifindex,
  * ifindex[i] for insts[i]. Reports "iface X not found (instance Y)". */
 int iface_find_all(struct cli *c, const char *name, __u32 ifindex[]);
 
+/* Undo, in journal t, what a per-interface NAT attribute (val, read from
+ * map) wrote into inst. */
+typedef int (*iface_attr_unwrite)(struct hadp_txn *t,
+				  const struct hadp_inst *inst, __u32 ifindex,
+				  const void *val);
+/* `OBJECT del iface NAME` for a per-interface attribute kept in map
+ * (an enum hadp_map_id) with values of vsize bytes, in every target
+ * instance; what names it in errors ("NAT ip", "VIP"). */
+int iface_attr_del(struct cli *c, int argc, char **argv, int map,
+		   size_t vsize, iface_attr_unwrite unwrite, const char *what);
+
 /* 0 when addr is none of inst's underlay addresses; otherwise reports
  * whose it is (as "underlay ADDR is iface vm1's NAT address") and returns
  * -EEXIST. what names the argument. */
@@ -85,6 +96,8 @@ int do_dp(struct cli *c, int argc, char **argv);
 int do_nat(struct cli *c, int argc, char **argv);
 int do_vip(struct cli *c, int argc, char **argv);
 int do_flow(struct cli *c, int argc, char **argv);
+int do_ha(struct cli *c, int argc, char **argv);
+int do_monitor(struct cli *c, int argc, char **argv);
 
 /* neigh.c: re-resolve every neighs entry of the open instances into t;
  * with report, print what changed. */
