@@ -39,7 +39,8 @@ WIRE_HDRS := include/hadp/wire.h include/hadp/blake2s.h include/hadp/maps.h
 CLI_SRCS := $(wildcard user/hadp/*.c)
 CLI_OBJS := $(patsubst user/hadp/%.c,$(BUILD)/cli/%.o,$(CLI_SRCS))
 
-TEST_BINS := $(BUILD)/tests/unit $(BUILD)/tests/bpf $(BUILD)/tests/fuzz_wire
+TEST_BINS := $(BUILD)/tests/unit $(BUILD)/tests/bpf $(BUILD)/tests/fuzz_wire \
+             $(BUILD)/tests/haagent
 # libFuzzer target over the wire codec (tests/fuzz/run.sh runs it).
 FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined \
                -fno-sanitize-recover=undefined -Wall -Wextra -Werror -Iinclude
@@ -79,6 +80,11 @@ $(BUILD)/cli/%.o: user/hadp/%.c $(wildcard user/hadp/*.h) $(wildcard user/lib/*.
 
 $(BUILD)/hadp: $(CLI_OBJS) $(BUILD)/libhadp.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+# The test agent hadp.ko's suite runs in the VM (tests/vm/module.sh).
+$(BUILD)/tests/haagent: tests/vm/haagent.c $(BUILD)/libhadp.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libhadp.a $(LDLIBS)
 
 $(BUILD)/tests/unit: $(wildcard tests/unit/*.c) $(wildcard tests/unit/*.h) $(BUILD)/libhadp.a
 	@mkdir -p $(@D)

@@ -6,7 +6,8 @@
  * Every command that changes state (group new/set/del, register, send)
  * needs CAP_NET_ADMIN in the user namespace that owns the caller's
  * network namespace (GENL_UNS_ADMIN_PERM), and so does joining the
- * "monitor" multicast group, which carries NAT tables. Info and group
+ * "monitor" multicast group, which carries NAT tables
+ * (GENL_MCAST_CAP_NET_ADMIN). Info and group
  * get need no privilege; a group's key is never reported. Every attribute
  * has a policy, validation is strict, and every refusal says why in the
  * extended ack.
@@ -806,7 +807,9 @@ static const struct genl_ops hadp_genl_ops[] = {
 /* Joining "monitor" takes CAP_NET_ADMIN in the netns's user namespace;
  * genetlink checks the flag in its bind callback. */
 static const struct genl_multicast_group hadp_genl_mcgrps[] = {
-	{ .name = HADP_MCGRP_MONITOR, .flags = GENL_UNS_ADMIN_PERM },
+	/* Joining needs CAP_NET_ADMIN in the group's network namespace:
+	 * the copies carry NAT tables. */
+	{ .name = HADP_MCGRP_MONITOR, .flags = GENL_MCAST_CAP_NET_ADMIN },
 };
 
 static struct genl_family hadp_genl_family __ro_after_init = {
