@@ -507,3 +507,57 @@ int do_iface(struct cli *c, int argc, char **argv)
 		return iface_del(c, argc - 1, argv + 1);
 	return cli_usage_error("iface", argv[0]);
 }
+
+int iface_attr_del(struct cli *c, int argc, char **argv, int map,
+		   size_t vsize, iface_attr_unwrite unwrite, const char *what)
+{
+	static const char *const keys[] = { "iface" };
+	struct hadp_txn t = HADP_TXN_INIT;
+	const char *v[ARRAY_SIZE(keys)];
+	struct iface_entry e;
+	int i, ifaces = 0, found = 0, err;
+	__u8 val[256];
+
+	if (vsize > sizeof(val))
+		return -EINVAL;
+	if (cli_kv(argc, argv, keys, ARRAY_SIZE(keys), v))
+		return -EINVAL;
+	if (!v[0])
+		return cli_missing("iface");
+	if (parse_name("iface", v[0]))
+		return -EINVAL;
+	err = cli_open_write(c);
+	for (i = 0; !err && i < c->n; i++) {
+		struct hadp_ifindex key;
+
+		err = iface_find(&c->insts[i], v[0], &e);
+		if (err <= 0)
+			continue;
+		ifaces++;
+		key.ifindex = e.ifindex;
+		err = hadp_map_lookup(&c->insts[i].maps[map], &key, val);
+		if (err == -ENOENT) {
+			err = 0;
+			continue;
+		}
+		if (err) {
+			hadp_err("reading %s: %s", c->insts[i].maps[map].name,
+				 strerror(-err));
+			break;
+		}
+		found++;
+		err = unwrite(&t, &c->insts[i], e.ifindex, val);
+	}
+	if (!err && !found) {
+		if (ifaces)
+			hadp_err("iface %s has no %s", v[0], what);
+		else
+			hadp_err("iface %s not found", v[0]);
+		err = -ENOENT;
+	}
+	if (err)
+		hadp_txn_rollback(&t);
+	else
+		hadp_txn_commit(&t);
+	return err;
+}

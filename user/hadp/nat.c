@@ -237,8 +237,9 @@ static int nat_add(struct cli *c, int argc, char **argv)
 }
 
 static int nat_unwrite(struct hadp_txn *t, const struct hadp_inst *inst,
-		       __u32 ifindex, const struct hadp_snat *sn)
+		       __u32 ifindex, const void *val)
 {
+	const struct hadp_snat *sn = val;
 	struct hadp_ifindex key = { ifindex };
 	struct hadp_underlay_key ul;
 	struct hadp_underlay ulv;
@@ -271,53 +272,8 @@ static int nat_unwrite(struct hadp_txn *t, const struct hadp_inst *inst,
 
 static int nat_del(struct cli *c, int argc, char **argv)
 {
-	static const char *const keys[] = { "iface" };
-	struct hadp_txn t = HADP_TXN_INIT;
-	const char *v[ARRAY_SIZE(keys)];
-	struct iface_entry e;
-	struct hadp_snat sn;
-	int i, ifaces = 0, found = 0, err;
-
-	if (cli_kv(argc, argv, keys, ARRAY_SIZE(keys), v))
-		return -EINVAL;
-	if (!v[0])
-		return cli_missing("iface");
-	if (parse_name("iface", v[0]))
-		return -EINVAL;
-	err = cli_open_write(c);
-	for (i = 0; !err && i < c->n; i++) {
-		struct hadp_ifindex key;
-
-		err = iface_find(&c->insts[i], v[0], &e);
-		if (err <= 0)
-			continue;
-		ifaces++;
-		key.ifindex = e.ifindex;
-		err = hadp_map_lookup(&c->insts[i].maps[HADP_MAP_SNAT], &key,
-				      &sn);
-		if (err == -ENOENT) {
-			err = 0;
-			continue;
-		}
-		if (err) {
-			hadp_err("reading snat: %s", strerror(-err));
-			break;
-		}
-		found++;
-		err = nat_unwrite(&t, &c->insts[i], e.ifindex, &sn);
-	}
-	if (!err && !found) {
-		if (ifaces)
-			hadp_err("iface %s has no NAT ip", v[0]);
-		else
-			hadp_err("iface %s not found", v[0]);
-		err = -ENOENT;
-	}
-	if (err)
-		hadp_txn_rollback(&t);
-	else
-		hadp_txn_commit(&t);
-	return err;
+	return iface_attr_del(c, argc, argv, HADP_MAP_SNAT, sizeof(struct hadp_snat),
+			      nat_unwrite, "NAT ip");
 }
 
 /* ---- nat neigh add / del ------------------------------------------------ */

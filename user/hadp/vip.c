@@ -129,8 +129,9 @@ static int vip_add(struct cli *c, int argc, char **argv)
 }
 
 static int vip_unwrite(struct hadp_txn *t, const struct hadp_inst *inst,
-		       __u32 ifindex, const struct hadp_vip *vip)
+		       __u32 ifindex, const void *val)
 {
+	const struct hadp_vip *vip = val;
 	struct hadp_ifindex key = { ifindex };
 	struct hadp_underlay_key ul;
 	struct hadp_underlay ulv;
@@ -151,53 +152,8 @@ static int vip_unwrite(struct hadp_txn *t, const struct hadp_inst *inst,
 
 static int vip_del(struct cli *c, int argc, char **argv)
 {
-	static const char *const keys[] = { "iface" };
-	struct hadp_txn t = HADP_TXN_INIT;
-	const char *v[ARRAY_SIZE(keys)];
-	struct iface_entry e;
-	struct hadp_vip vip;
-	int i, ifaces = 0, found = 0, err;
-
-	if (cli_kv(argc, argv, keys, ARRAY_SIZE(keys), v))
-		return -EINVAL;
-	if (!v[0])
-		return cli_missing("iface");
-	if (parse_name("iface", v[0]))
-		return -EINVAL;
-	err = cli_open_write(c);
-	for (i = 0; !err && i < c->n; i++) {
-		struct hadp_ifindex key;
-
-		err = iface_find(&c->insts[i], v[0], &e);
-		if (err <= 0)
-			continue;
-		ifaces++;
-		key.ifindex = e.ifindex;
-		err = hadp_map_lookup(&c->insts[i].maps[HADP_MAP_VIPS], &key,
-				      &vip);
-		if (err == -ENOENT) {
-			err = 0;
-			continue;
-		}
-		if (err) {
-			hadp_err("reading vips: %s", strerror(-err));
-			break;
-		}
-		found++;
-		err = vip_unwrite(&t, &c->insts[i], e.ifindex, &vip);
-	}
-	if (!err && !found) {
-		if (ifaces)
-			hadp_err("iface %s has no VIP", v[0]);
-		else
-			hadp_err("iface %s not found", v[0]);
-		err = -ENOENT;
-	}
-	if (err)
-		hadp_txn_rollback(&t);
-	else
-		hadp_txn_commit(&t);
-	return err;
+	return iface_attr_del(c, argc, argv, HADP_MAP_VIPS, sizeof(struct hadp_vip),
+			      vip_unwrite, "VIP");
 }
 
 struct vip_entry {
