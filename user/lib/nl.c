@@ -60,12 +60,19 @@ static int cb_data(const struct nlmsghdr *nlh, void *arg)
 	return r->cb ? r->cb(nlh, r->data) : MNL_CB_OK;
 }
 
+static int cb_done(const struct nlmsghdr *nlh, void *arg)
+{
+	return MNL_CB_STOP;
+}
+
 /* Send one request and run the replies to the end (an ack or a dump's
  * NLMSG_DONE). Returns -errno, the kernel's message in r->extack. */
 static int nl_talk(struct nlmsghdr *nlh, struct nl_req *r)
 {
+	/* A table replaces libmnl's defaults whole: DONE must stop here. */
 	static mnl_cb_t ctl[NLMSG_MIN_TYPE] = {
 		[NLMSG_ERROR] = cb_error,
+		[NLMSG_DONE] = cb_done,
 	};
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct mnl_socket *nl;
