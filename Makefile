@@ -38,6 +38,10 @@ WIRE_OBJS := $(patsubst include/hadp/%.c,$(BUILD)/wire/%.o,$(WIRE_SRCS))
 WIRE_HDRS := include/hadp/wire.h include/hadp/blake2s.h include/hadp/maps.h
 CLI_SRCS := $(wildcard user/hadp/*.c)
 CLI_OBJS := $(patsubst user/hadp/%.c,$(BUILD)/cli/%.o,$(CLI_SRCS))
+# The agent also serves HTTP probes through libmicrohttpd.
+HADPD_SRCS := $(wildcard user/hadpd/*.c)
+HADPD_OBJS := $(patsubst user/hadpd/%.c,$(BUILD)/agent/%.o,$(HADPD_SRCS))
+HADPD_PKGS := libmicrohttpd
 
 TEST_BINS := $(BUILD)/tests/unit $(BUILD)/tests/bpf $(BUILD)/tests/fuzz_wire \
              $(BUILD)/tests/haagent
@@ -49,7 +53,7 @@ FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined \
 all: bpf user tests kmod
 
 bpf: $(BPF_OBJS) $(SKELS)
-user: $(BUILD)/hadp
+user: $(BUILD)/hadp $(BUILD)/hadpd
 tests: $(TEST_BINS)
 
 $(BUILD)/vmlinux.h:
@@ -81,6 +85,13 @@ $(BUILD)/cli/%.o: user/hadp/%.c $(wildcard user/hadp/*.h) $(wildcard user/lib/*.
 $(BUILD)/hadp: $(CLI_OBJS) $(BUILD)/libhadp.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
+$(BUILD)/agent/%.o: user/hadpd/%.c $(wildcard user/hadpd/*.h) $(wildcard user/lib/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(shell pkg-config --cflags $(HADPD_PKGS)) -c $< -o $@
+
+$(BUILD)/hadpd: $(HADPD_OBJS) $(BUILD)/libhadp.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs $(HADPD_PKGS)) -lpthread
+
 # The test agent hadp.ko's suite runs in the VM (tests/vm/module.sh).
 $(BUILD)/tests/haagent: tests/vm/haagent.c $(BUILD)/libhadp.a
 	@mkdir -p $(@D)
@@ -110,6 +121,8 @@ check: all
 install: all
 	install -D -m 0755 $(BUILD)/hadp $(DESTDIR)$(PREFIX)/sbin/hadp
 	install -D -m 0644 user/hadp/hadp.8 $(DESTDIR)$(PREFIX)/share/man/man8/hadp.8
+	install -D -m 0755 $(BUILD)/hadpd $(DESTDIR)$(PREFIX)/sbin/hadpd
+	install -D -m 0644 user/hadpd/hadpd.8 $(DESTDIR)$(PREFIX)/share/man/man8/hadpd.8
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules_install
 
 clean:

@@ -14,11 +14,13 @@ PKGS=(
 	# build: BPF objects, skeletons, CLI, unit tests
 	clang llvm libbpf-dev libxdp-dev libmnl-dev check bpftool
 	pkg-config make gcc libelf-dev zlib1g-dev
+	# build: hadpd's /livez /readyz /metrics
+	libmicrohttpd-dev
 	# build: hadp.ko against Debian's kernel headers
 	linux-headers-amd64
 	# integration tests and the demo
 	iproute2 ethtool iputils-ping socat netcat-openbsd tcpdump jq python3
-	util-linux procps coreutils kmod
+	util-linux procps coreutils kmod curl
 	# the VM suite (scripts/vmtest.sh): qemu, the initramfs's busybox, cpio
 	qemu-system-x86 busybox-static cpio
 )

@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * hadpd, the HA agent of one datapath instance (DESIGN.md sections 3-4).
+ * First slice: adopt or load the instance, role by the active lock,
+ * promotion (one write of the root's active entry), aging while active,
+ * the delta ring buffer read and counted, /livez /readyz /metrics.
+ * Mirroring the deltas to the peer plugs in at hadpd_delta_hook.
+ */
+#ifndef HADPD_H
+#define HADPD_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dp.h"
+
+enum hadpd_role {
+	HADPD_STANDBY = 0,
+	HADPD_ACTIVE = 1,
+};
+
+/* Delta types counted in metrics; index HADPD_EV_OTHER for unknown. */
+#define HADPD_EV_MAX	(HADP_EV_CONN_TABLE_FULL + 1)
+#define HADPD_EV_OTHER	0
+
+/*
+ * Called for every delta read from the instance's "events" ring buffer,
+ * after it is counted, on the main thread. This is where mirroring to the
+ * peer plugs in. A negative return is logged and counted, never fatal.
+ */
+typedef int (*hadpd_delta_fn)(void *ctx, const struct hadp_event *ev,
+			      size_t len);
+
+struct hadpd {
+	/* options */
+	const char *instance;
+	const char *lockfile;
+	char bpffs[PATH_MAX];
+	const char *http;
+	unsigned int age_interval;	/* seconds */
+	bool verbose;
+
+	struct hadp_host host;
+	struct hadp_inst inst;
+	int lock_fd;
+
+	hadpd_delta_fn delta_hook;
+	void *delta_ctx;
+
+	/* shared with the lock thread and the HTTP threads */
+	atomic_int role;
+	atomic_bool lock_failed;
+	atomic_uint_fast64_t heartbeat;		/* CLOCK_MONOTONIC, ms */
+	atomic_uint_fast64_t deltas[HADPD_EV_MAX];
+	atomic_uint_fast64_t deltas_short;	/* shorter than a header */
+	atomic_uint_fast64_t hook_errors;
+	atomic_uint_fast64_t sweeps;
+	atomic_uint_fast64_t sweep_errors;
+	atomic_uint_fast64_t swept;		/* entries scanned */
+	atomic_uint_fast64_t aged;		/* entries deleted */
+	atomic_uint_fast64_t promotions;
+};
+
+/* Logging to stderr with systemd level prefixes (<3> err ... <7> debug). */
+#define LOG_ERR_P	3
+#define LOG_WARN_P	4
+#define LOG_NOTICE_P	5
+#define LOG_INFO_P	6
+#define LOG_DEBUG_P	7
+void hlog(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void hlog_init(bool verbose);
+
+uint64_t now_ms(void);
+
+/* role.c: the lock thread; promotes when it gets the lock. */
+int hadpd_role_start(struct hadpd *d);
+
+/* http.c */
+int hadpd_http_start(struct hadpd *d);
+void hadpd_http_stop(void);
+
+#endif /* HADPD_H */

@@ -1,0 +1,325 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * /livez, /readyz and /metrics (Prometheus text) over libmicrohttpd, on
+ * its own polling thread. Handlers only read: the atomics of struct
+ * hadpd and the pinned maps (bpf syscalls).
+ */
+#include <errno.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <bpf/bpf.h>
+#include <microhttpd.h>
+
+#include "hadpd.h"
+
+/* The main loop beats every 100 ms; alive means it beat lately. */
+#define LIVE_MS		5000
+
+static struct MHD_Daemon *daemon_;
+
+struct buf {
+	char *p;
+	size_t len, cap;
+};
+
+static void bprintf(struct buf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void bprintf(struct buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	for (;;) {
+		va_start(ap, fmt);
+		n = vsnprintf(b->p ? b->p + b->len : NULL,
+			      b->p ? b->cap - b->len : 0, fmt, ap);
+		va_end(ap);
+		if (n < 0)
+			return;
+		if (b->p && b->len + n < b->cap) {
+			b->len += n;
+			return;
+		}
+		b->cap = (b->cap + n + 1) * 2;
+		b->p = realloc(b->p, b->cap);
+		if (!b->p) {
+			b->cap = b->len = 0;
+			return;
+		}
+	}
+}
+
+static bool live(struct hadpd *d)
+{
+	return now_ms() - atomic_load(&d->heartbeat) < LIVE_MS;
+}
+
+/* Ready: active with the active entry naming this instance and its
+ * programs in the root's slots; standby with the instance loaded. A
+ * standby's bulk sync comes with mirroring, and will be required then. */
+static bool ready(struct hadpd *d, char *why, size_t len)
+{
+	char name[HADP_NAME_LEN];
+	__u32 active, id;
+	int k;
+
+	if (!live(d)) {
+		snprintf(why, len, "main loop not running");
+		return false;
+	}
+	if (hadp_inst_name(&d->host, d->inst.index, name) ||
+	    strcmp(name, d->inst.name)) {
+		snprintf(why, len, "instance %s not loaded", d->inst.name);
+		return false;
+	}
+	if (atomic_load(&d->role) != HADPD_ACTIVE) {
+		snprintf(why, len, "standby, instance %s loaded", d->inst.name);
+		return true;
+	}
+	if (hadp_active_get(&d->host, &active) || active != d->inst.index) {
+		snprintf(why, len, "active, but the root's active entry does not name %s",
+			 d->inst.name);
+		return false;
+	}
+	for (k = 0; k < HADP_KIND_MAX; k++) {
+		if (hadp_slot_get(&d->host, HADP_SLOT(d->inst.index, k), &id) ||
+		    !id) {
+			snprintf(why, len, "active, but slot %u is empty",
+				 HADP_SLOT(d->inst.index, k));
+			return false;
+		}
+	}
+	snprintf(why, len, "active, programs in the root's slots");
+	return true;
+}
+
+static const char *const ev_names[HADPD_EV_MAX] = {
+	[HADPD_EV_OTHER] = "other",
+	[HADP_EV_MAC_LEARNED] = "mac_learned",
+	[HADP_EV_CONN_NEW] = "conn_new",
+	[HADP_EV_CONN_UPDATE] = "conn_update",
+	[HADP_EV_CONN_DELETE] = "conn_delete",
+	[HADP_EV_CONN_TABLE_FULL] = "conn_table_full",
+};
+
+static long long count_entries(const struct hadp_map *m)
+{
+	/* Walk the keys without copying them all; key_size <= 64 here. */
+	char key[256], next[256];
+	long long n = 0;
+	void *prev = NULL;
+
+	if (m->fd < 0 || m->key_size > sizeof(key))
+		return -1;
+	while (!bpf_map_get_next_key(m->fd, prev, next)) {
+		n++;
+		memcpy(key, next, m->key_size);
+		prev = key;
+	}
+	return errno == ENOENT ? n : -1;
+}
+
+static void stats_sum(struct hadpd *d, struct hadp_stats *tot)
+{
+	const struct hadp_map *m = &d->inst.maps[HADP_MAP_STATS];
+	struct hadp_stats s;
+	void *keys = NULL;
+	size_t n = 0, i, j;
+
+	memset(tot, 0, sizeof(*tot));
+	if (m->value_size != sizeof(s) || hadp_map_keys(m, &keys, &n))
+		return;
+	for (i = 0; i < n; i++) {
+		if (hadp_map_sum_u64(m, (char *)keys + i * m->key_size, &s))
+			continue;
+		for (j = 0; j < sizeof(s) / 8; j++)
+			((__u64 *)tot)[j] += ((__u64 *)&s)[j];
+	}
+	free(keys);
+}
+
+static void metrics(struct hadpd *d, struct buf *b)
+{
+	const char *in = d->inst.name;
+	int role = atomic_load(&d->role);
+	struct hadp_stats st;
+	char why[128];
+	long long fill;
+	int i;
+
+	bprintf(b, "# HELP hadp_role Role of this agent's instance: 1 for the role it has.\n"
+		"# TYPE hadp_role gauge\n"
+		"hadp_role{instance=\"%s\",role=\"active\"} %d\n"
+		"hadp_role{instance=\"%s\",role=\"standby\"} %d\n",
+		in, role == HADPD_ACTIVE, in, role != HADPD_ACTIVE);
+	bprintf(b, "# HELP hadp_ready 1 when /readyz answers 200.\n"
+		"# TYPE hadp_ready gauge\n"
+		"hadp_ready{instance=\"%s\"} %d\n", in, ready(d, why, sizeof(why)));
+	bprintf(b, "# HELP hadp_promotions_total Times this agent became active.\n"
+		"# TYPE hadp_promotions_total counter\n"
+		"hadp_promotions_total{instance=\"%s\"} %llu\n", in,
+		(unsigned long long)atomic_load(&d->promotions));
+	bprintf(b, "# HELP hadp_deltas_read_total Deltas read from the events ring buffer, by type.\n"
+		"# TYPE hadp_deltas_read_total counter\n");
+	for (i = 0; i < HADPD_EV_MAX; i++)
+		bprintf(b, "hadp_deltas_read_total{instance=\"%s\",type=\"%s\"} %llu\n",
+			in, ev_names[i],
+			(unsigned long long)atomic_load(&d->deltas[i]));
+	bprintf(b, "# HELP hadp_deltas_malformed_total Ring buffer records too short for a delta.\n"
+		"# TYPE hadp_deltas_malformed_total counter\n"
+		"hadp_deltas_malformed_total{instance=\"%s\"} %llu\n", in,
+		(unsigned long long)atomic_load(&d->deltas_short));
+	bprintf(b, "# HELP hadp_delta_hook_errors_total Deltas the delta hook refused.\n"
+		"# TYPE hadp_delta_hook_errors_total counter\n"
+		"hadp_delta_hook_errors_total{instance=\"%s\"} %llu\n", in,
+		(unsigned long long)atomic_load(&d->hook_errors));
+	stats_sum(d, &st);
+	bprintf(b, "# HELP hadp_events_lost_total Deltas the datapath could not publish (ring buffer full).\n"
+		"# TYPE hadp_events_lost_total counter\n"
+		"hadp_events_lost_total{instance=\"%s\"} %llu\n", in,
+		(unsigned long long)st.events_lost);
+	bprintf(b, "# HELP hadp_rx_packets_total Packets taken in by this instance's programs.\n"
+		"# TYPE hadp_rx_packets_total counter\n"
+		"hadp_rx_packets_total{instance=\"%s\"} %llu\n", in,
+		(unsigned long long)st.rx_packets);
+	bprintf(b, "# HELP hadp_sweeps_total Aging passes run.\n"
+		"# TYPE hadp_sweeps_total counter\n"
+		"hadp_sweeps_total{instance=\"%s\"} %llu\n"
+		"# HELP hadp_sweep_errors_total Aging passes that failed.\n"
+		"# TYPE hadp_sweep_errors_total counter\n"
+		"hadp_sweep_errors_total{instance=\"%s\"} %llu\n"
+		"# HELP hadp_sweep_deleted_total Connections deleted by aging.\n"
+		"# TYPE hadp_sweep_deleted_total counter\n"
+		"hadp_sweep_deleted_total{instance=\"%s\"} %llu\n",
+		in, (unsigned long long)atomic_load(&d->sweeps),
+		in, (unsigned long long)atomic_load(&d->sweep_errors),
+		in, (unsigned long long)atomic_load(&d->aged));
+	fill = count_entries(&d->inst.maps[HADP_MAP_CONNS]);
+	bprintf(b, "# HELP hadp_conns_entries Entries in the conns table.\n"
+		"# TYPE hadp_conns_entries gauge\n"
+		"hadp_conns_entries{instance=\"%s\"} %lld\n"
+		"# HELP hadp_conns_max_entries Size of the conns table.\n"
+		"# TYPE hadp_conns_max_entries gauge\n"
+		"hadp_conns_max_entries{instance=\"%s\"} %u\n",
+		in, fill < 0 ? 0 : fill, in,
+		d->inst.maps[HADP_MAP_CONNS].max_entries);
+}
+
+static enum MHD_Result reply(struct MHD_Connection *c, unsigned int code,
+			     const char *type, char *body, size_t len)
+{
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+
+	r = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_COPY);
+	if (!r)
+		return MHD_NO;
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	ret = MHD_queue_response(c, code, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static enum MHD_Result handler(void *cls, struct MHD_Connection *c,
+			       const char *url, const char *method,
+			       const char *version, const char *upload,
+			       size_t *upload_len, void **con_cls)
+{
+	struct hadpd *d = cls;
+	struct buf b = { 0 };
+	enum MHD_Result ret;
+	char why[160];
+	unsigned int code;
+	bool ok;
+
+	if (strcmp(method, "GET") && strcmp(method, "HEAD")) {
+		snprintf(why, sizeof(why), "method not allowed\n");
+		return reply(c, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain",
+			     why, strlen(why));
+	}
+	if (!strcmp(url, "/livez")) {
+		ok = live(d);
+		snprintf(why, sizeof(why), "%s\n", ok ? "ok" : "main loop stalled");
+		return reply(c, ok ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE,
+			     "text/plain", why, strlen(why));
+	}
+	if (!strcmp(url, "/readyz")) {
+		char msg[200];
+
+		ok = ready(d, why, sizeof(why));
+		snprintf(msg, sizeof(msg), "%s: %s\n", ok ? "ready" : "not ready", why);
+		return reply(c, ok ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE,
+			     "text/plain", msg, strlen(msg));
+	}
+	if (!strcmp(url, "/metrics")) {
+		metrics(d, &b);
+		if (!b.p)
+			return MHD_NO;
+		code = MHD_HTTP_OK;
+		ret = reply(c, code, "text/plain; version=0.0.4", b.p, b.len);
+		free(b.p);
+		return ret;
+	}
+	snprintf(why, sizeof(why), "not found\n");
+	return reply(c, MHD_HTTP_NOT_FOUND, "text/plain", why, strlen(why));
+}
+
+/* ADDR:PORT or [ADDR6]:PORT, numeric. */
+int hadpd_http_start(struct hadpd *d)
+{
+	struct addrinfo hints = { .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV,
+				  .ai_socktype = SOCK_STREAM };
+	struct addrinfo *ai;
+	char host[256], *port;
+	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+	int err;
+
+	if (strlen(d->http) >= sizeof(host))
+		goto bad;
+	strcpy(host, d->http);
+	port = strrchr(host, ':');
+	if (!port || !port[1])
+		goto bad;
+	*port++ = '\0';
+	if (host[0] == '[') {
+		size_t n = strlen(host);
+
+		if (n < 3 || host[n - 1] != ']')
+			goto bad;
+		host[n - 1] = '\0';
+		memmove(host, host + 1, n - 1);
+	}
+	err = getaddrinfo(host, port, &hints, &ai);
+	if (err) {
+		hlog(LOG_ERR_P, "--http %s: %s", d->http, gai_strerror(err));
+		return -EINVAL;
+	}
+	if (ai->ai_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	daemon_ = MHD_start_daemon(flags, 0, NULL, NULL, handler, d,
+				   MHD_OPTION_SOCK_ADDR, ai->ai_addr,
+				   MHD_OPTION_CONNECTION_TIMEOUT, 10u,
+				   MHD_OPTION_END);
+	freeaddrinfo(ai);
+	if (!daemon_) {
+		hlog(LOG_ERR_P, "--http %s: could not listen", d->http);
+		return -EADDRNOTAVAIL;
+	}
+	hlog(LOG_INFO_P, "serving /livez /readyz /metrics on %s", d->http);
+	return 0;
+bad:
+	hlog(LOG_ERR_P, "--http %s: want ADDR:PORT or [ADDR6]:PORT", d->http);
+	return -EINVAL;
+}
+
+void hadpd_http_stop(void)
+{
+	if (daemon_)
+		MHD_stop_daemon(daemon_);
+	daemon_ = NULL;
+}
