@@ -1,0 +1,672 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The HA mirroring engine (mirror.h): coalescing, the resend queue,
+ * applying the peer's deltas in version order, and bulk sync.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mirror.h"
+
+/* Slots a tombstone may sit in past its hash: bounds every lookup. */
+#define TOMB_PROBE	8
+
+struct batch {
+	__u8 *buf;
+	size_t len;
+	unsigned int count;	/* messages */
+	unsigned int entries;	/* of them, state updates (lag) */
+	__u32 id;		/* the packet opaque, consecutive in the queue */
+	__u64 first_seq;	/* of the first transmission ... */
+	__u64 seq;		/* ... and of the latest */
+	__u64 sent_ns;
+	bool sent;		/* at least once */
+	bool acked;		/* a hole until it reaches the head */
+};
+
+struct tomb {
+	struct hadp_conn_key key;
+	__u32 version;		/* of the delete */
+	__u64 expires_ns;	/* 0: free */
+};
+
+struct hadp_mirror {
+	struct hadp_mirror_cfg cfg;
+	struct hadp_mirror_transport tx;
+	struct hadp_mirror_store store;
+	struct hadp_mirror_stats st;
+
+	unsigned int peer_count;	/* messages per batch */
+	size_t room;			/* stream bytes per batch */
+	size_t room_max;		/* what the path MTU allows */
+
+	struct batch *q;		/* ring of cfg.queue_max */
+	unsigned int head, n;
+	__u32 next_id;
+	__u64 lag;			/* unacked entries, open batch included */
+
+	struct hadp_wire_enc enc;	/* the open batch */
+	__u8 *obuf;
+	unsigned int open_entries;
+
+	struct tomb *tombs;
+	unsigned int tmask;
+
+	/* serving a dump (active) */
+	bool dumping, dump_walked, dump_lost;
+	__u32 dump_id, dump_kinds, dump_sent, dump_last;
+
+	/* asking for one (standby) */
+	enum hadp_mirror_sync sync;
+	__u32 req_id;
+};
+
+/* ---------------------------------------------------------------------- */
+/* Batches and the resend queue                                           */
+/* ---------------------------------------------------------------------- */
+
+static struct batch *slot(struct hadp_mirror *m, unsigned int i)
+{
+	return &m->q[(m->head + i) % m->cfg.queue_max];
+}
+
+static void open_batch(struct hadp_mirror *m)
+{
+	hadp_wire_enc_init_msgs(&m->enc, m->obuf, m->room, m->peer_count);
+	m->open_entries = 0;
+}
+
+static void transmit(struct hadp_mirror *m, struct batch *b, __u64 now_ns)
+{
+	__u64 seq;
+
+	if (m->tx.send(m->tx.ctx, b->buf, b->len, b->count, b->id, &seq)) {
+		m->st.send_errors++;
+		return;
+	}
+	if (b->sent) {
+		m->st.retransmits++;
+	} else {
+		b->first_seq = seq;
+		b->sent = true;
+		m->st.packets_sent++;
+		m->st.entries_sent += b->entries;
+	}
+	b->seq = seq;
+	b->sent_ns = now_ns;
+}
+
+static void pop_acked(struct hadp_mirror *m)
+{
+	while (m->n && slot(m, 0)->acked) {
+		m->head = (m->head + 1) % m->cfg.queue_max;
+		m->n--;
+	}
+}
+
+/* The queue is full: the oldest batch goes, unacked. Its entries may be
+ * missing on the peer until the next dump or refresh, so a dump being
+ * served can no longer promise completeness. */
+static void drop_oldest(struct hadp_mirror *m)
+{
+	struct batch *b = slot(m, 0);
+
+	m->st.dropped_packets++;
+	m->st.dropped_entries += b->entries;
+	m->lag -= b->entries;
+	if (m->dumping)
+		m->dump_lost = true;
+	b->acked = true;
+	pop_acked(m);
+}
+
+/* Move the open batch into the queue and send it. */
+static void close_batch(struct hadp_mirror *m, __u64 now_ns)
+{
+	struct batch *b;
+
+	if (!m->enc.count)
+		return;
+	if (m->n == m->cfg.queue_max)
+		drop_oldest(m);
+	b = slot(m, m->n++);
+	memcpy(b->buf, m->obuf, m->enc.len);
+	b->len = m->enc.len;
+	b->count = m->enc.count;
+	b->entries = m->open_entries;
+	b->id = m->next_id++;
+	b->sent = b->acked = false;
+	open_batch(m);
+	transmit(m, b, now_ns);
+}
+
+/* One message to encode: an entry or a control body. */
+struct item {
+	__u8 type;
+	__u8 op;
+	const struct hadp_wire_entry *entry;
+	const struct hadp_wire_advert *adv;
+	const struct hadp_wire_dump *dump;
+};
+
+static int encode(struct hadp_mirror *m, const struct item *it)
+{
+	switch (it->type) {
+	case HADP_WIRE_T_STATE_UPDATE:
+		return hadp_wire_enc_entry(&m->enc, it->op, 0, it->entry);
+	case HADP_WIRE_T_ADVERT:
+		return hadp_wire_enc_advert(&m->enc, it->op, 0, it->adv);
+	default:
+		return hadp_wire_enc_dump(&m->enc, it->type, 0, it->dump);
+	}
+}
+
+/* Append to the open batch, closing it first when the message does not
+ * fit (count or bytes); a full batch goes out at once. */
+static int put(struct hadp_mirror *m, const struct item *it, __u64 now_ns)
+{
+	int rc = encode(m, it);
+
+	if (rc == -HADP_WIRE_ENOSPC || rc == -HADP_WIRE_ELIMIT) {
+		close_batch(m, now_ns);
+		rc = encode(m, it);
+	}
+	if (rc < 0)
+		return rc;
+	if (it->type == HADP_WIRE_T_STATE_UPDATE) {
+		m->open_entries++;
+		m->lag++;
+	}
+	if (m->enc.count >= m->peer_count)
+		close_batch(m, now_ns);
+	return 0;
+}
+
+static int put_entry(struct hadp_mirror *m, __u8 op,
+		     const struct hadp_wire_entry *e, __u64 now_ns)
+{
+	struct item it = { .type = HADP_WIRE_T_STATE_UPDATE, .op = op, .entry = e };
+
+	return put(m, &it, now_ns);
+}
+
+static int put_dump(struct hadp_mirror *m, __u8 type,
+		    const struct hadp_wire_dump *d, __u64 now_ns)
+{
+	struct item it = { .type = type, .dump = d };
+
+	return put(m, &it, now_ns);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Life cycle and limits                                                  */
+/* ---------------------------------------------------------------------- */
+
+struct hadp_mirror *hadp_mirror_new(const struct hadp_mirror_cfg *cfg,
+				    const struct hadp_mirror_transport *tx,
+				    const struct hadp_mirror_store *store)
+{
+	struct hadp_mirror *m;
+	size_t payload = hadp_wire_payload_max(cfg->path_mtu, cfg->ipv6);
+	unsigned int i, tombs = 1;
+
+	if (!cfg->queue_max || !tx->send || !store->ops ||
+	    payload <= HADP_WIRE_OVERHEAD + HADP_WIRE_CONN_MSG_LEN) {
+		errno = EINVAL;
+		return NULL;
+	}
+	while (tombs < cfg->tombs)
+		tombs <<= 1;
+	m = calloc(1, sizeof(*m));
+	if (!m)
+		return NULL;
+	m->cfg = *cfg;
+	m->tx = *tx;
+	m->store = *store;
+	m->room_max = m->room = payload - HADP_WIRE_OVERHEAD;
+	m->peer_count = 1;
+	m->tmask = tombs - 1;
+	m->obuf = malloc(m->room_max);
+	m->q = calloc(cfg->queue_max, sizeof(*m->q));
+	m->tombs = calloc(tombs, sizeof(*m->tombs));
+	if (!m->obuf || !m->q || !m->tombs)
+		goto fail;
+	for (i = 0; i < cfg->queue_max; i++) {
+		m->q[i].buf = malloc(m->room_max);
+		if (!m->q[i].buf)
+			goto fail;
+	}
+	open_batch(m);
+	return m;
+fail:
+	hadp_mirror_free(m);
+	errno = ENOMEM;
+	return NULL;
+}
+
+void hadp_mirror_free(struct hadp_mirror *m)
+{
+	unsigned int i;
+
+	if (!m)
+		return;
+	for (i = 0; m->q && i < m->cfg.queue_max; i++)
+		free(m->q[i].buf);
+	free(m->q);
+	free(m->tombs);
+	free(m->obuf);
+	free(m);
+}
+
+void hadp_mirror_set_peer(struct hadp_mirror *m, unsigned int max_count,
+			  unsigned int max_payload, __u64 now_ns)
+{
+	close_batch(m, now_ns);
+	/* 0 is read as 1, as the codec does: never more than was said. */
+	m->peer_count = max_count ? max_count : 1;
+	m->room = m->room_max;
+	if (max_payload && max_payload < m->room_max + HADP_WIRE_OVERHEAD)
+		m->room = max_payload > HADP_WIRE_OVERHEAD ?
+			  max_payload - HADP_WIRE_OVERHEAD : 0;
+	open_batch(m);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Sender                                                                 */
+/* ---------------------------------------------------------------------- */
+
+int hadp_mirror_event(struct hadp_mirror *m, const struct hadp_event *ev,
+		      __u64 now_ns)
+{
+	struct hadp_wire_entry e = { 0 };
+	__u8 op;
+
+	m->st.events++;
+	switch (ev->type) {
+	case HADP_EV_MAC_LEARNED:
+		e.kind = HADP_WIRE_K_MAC;
+		e.mac.version = (__u32)ev->version;
+		e.mac.ifindex = ev->ifindex;
+		memcpy(e.mac.mac, ev->mac, sizeof(e.mac.mac));
+		return put_entry(m, HADP_WIRE_OP_CREATE, &e, now_ns);
+	case HADP_EV_CONN_NEW:
+		op = HADP_WIRE_OP_CREATE;
+		break;
+	case HADP_EV_CONN_UPDATE:
+		op = HADP_WIRE_OP_UPDATE;
+		break;
+	case HADP_EV_CONN_DELETE:
+		op = HADP_WIRE_OP_DELETE;
+		break;
+	default:
+		/* the table-full signal is for the agent, not the peer */
+		m->st.events_ignored++;
+		return 0;
+	}
+	e.kind = HADP_WIRE_K_CONN;
+	if (hadp_wire_conn_from_event(&e.conn, &ev->conn, now_ns)) {
+		m->st.events_ignored++;
+		return -EINVAL;
+	}
+	return put_entry(m, op, &e, now_ns);
+}
+
+int hadp_mirror_flush(struct hadp_mirror *m, __u64 now_ns)
+{
+	close_batch(m, now_ns);
+	return 0;
+}
+
+int hadp_mirror_send_advert(struct hadp_mirror *m, bool solicit, __u64 now_ns)
+{
+	struct item it = {
+		.type = HADP_WIRE_T_ADVERT,
+		.op = solicit ? HADP_WIRE_OP_SOLICIT : HADP_WIRE_OP_NONE,
+		.adv = &m->cfg.advert,
+	};
+	int rc = put(m, &it, now_ns);
+
+	close_batch(m, now_ns);
+	return rc;
+}
+
+/* The dump end goes out only once every batch up to the dump's last one
+ * is acked: a standby that sees it holds the whole dump. */
+static void dump_finish(struct hadp_mirror *m, __u64 now_ns)
+{
+	struct hadp_wire_dump d = {
+		.id = m->dump_id, .kinds = m->dump_kinds, .entries = m->dump_sent,
+	};
+	unsigned int i;
+
+	if (!m->dumping || !m->dump_walked)
+		return;
+	for (i = 0; i < m->n; i++) {
+		struct batch *b = slot(m, i);
+
+		if (!b->acked && (__s32)(b->id - m->dump_last) <= 0)
+			return;
+	}
+	d.status = m->dump_lost ? HADP_WIRE_DUMP_ABORTED : HADP_WIRE_DUMP_OK;
+	if (m->dump_lost)
+		m->st.dumps_aborted++;
+	else
+		m->st.dumps_served++;
+	m->dumping = false;
+	put_dump(m, HADP_WIRE_T_DUMP_END, &d, now_ns);
+	close_batch(m, now_ns);
+}
+
+void hadp_mirror_poll(struct hadp_mirror *m, __u64 now_ns)
+{
+	unsigned int i;
+
+	for (i = 0; i < m->n; i++) {
+		struct batch *b = slot(m, i);
+
+		if (b->acked)
+			continue;
+		if (!b->sent || now_ns - b->sent_ns >= m->cfg.retransmit_ns)
+			transmit(m, b, now_ns);
+	}
+	dump_finish(m, now_ns);
+}
+
+void hadp_mirror_reply(struct hadp_mirror *m, __u32 opaque, __u64 seq,
+		       __u64 now_ns)
+{
+	struct batch *b;
+	__u32 i;
+
+	i = m->n ? opaque - slot(m, 0)->id : 0;
+	if (i >= m->n) {
+		m->st.replies_unknown++;
+		return;
+	}
+	b = slot(m, i);
+	if (b->acked || !b->sent || seq < b->first_seq || seq > b->seq) {
+		m->st.replies_unknown++;
+		return;
+	}
+	b->acked = true;
+	m->st.acked_packets++;
+	m->st.acked_entries += b->entries;
+	m->lag -= b->entries;
+	pop_acked(m);
+	dump_finish(m, now_ns);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Receiver                                                               */
+/* ---------------------------------------------------------------------- */
+
+static unsigned int tomb_hash(const struct hadp_conn_key *k)
+{
+	const __u8 *p = (const __u8 *)k;
+	__u32 h = 2166136261u;	/* FNV-1a */
+	size_t i;
+
+	for (i = 0; i < sizeof(*k); i++)
+		h = (h ^ p[i]) * 16777619u;
+	return h;
+}
+
+static struct tomb *tomb_find(struct hadp_mirror *m,
+			      const struct hadp_conn_key *k, __u64 now_ns)
+{
+	unsigned int h = tomb_hash(k), i;
+
+	for (i = 0; i < TOMB_PROBE; i++) {
+		struct tomb *t = &m->tombs[(h + i) & m->tmask];
+
+		if (t->expires_ns > now_ns && !memcmp(&t->key, k, sizeof(*k)))
+			return t;
+	}
+	return NULL;
+}
+
+/* Remember a delete. A full neighbourhood gives up the tombstone closest
+ * to expiry: the table stays bounded, at worst a very late update of
+ * that key comes back until the next refresh. */
+static void tomb_put(struct hadp_mirror *m, const struct hadp_conn_key *k,
+		     __u32 version, __u64 now_ns)
+{
+	struct tomb *t = tomb_find(m, k, now_ns), *victim = NULL;
+	unsigned int h = tomb_hash(k), i;
+
+	for (i = 0; !t && i < TOMB_PROBE; i++) {
+		struct tomb *c = &m->tombs[(h + i) & m->tmask];
+
+		if (c->expires_ns <= now_ns) {
+			t = c;
+		} else if (!victim || c->expires_ns < victim->expires_ns) {
+			victim = c;
+		}
+	}
+	if (!t) {
+		m->st.tombs_evicted++;
+		t = victim;
+	}
+	t->key = *k;
+	t->version = version;
+	t->expires_ns = now_ns + m->cfg.tomb_ns;
+}
+
+static void apply_conn(struct hadp_mirror *m, __u8 op,
+		       const struct hadp_wire_conn *c, __u64 now_ns)
+{
+	const struct hadp_mirror_store_ops *ops = m->store.ops;
+	struct tomb *t = NULL;
+	__u32 have;
+	int rc;
+
+	rc = ops->conn_version(m->store.ctx, &c->key, &have);
+	if (rc && rc != -ENOENT) {
+		m->st.apply_errors++;
+		return;
+	}
+	if (!rc && !hadp_wire_version_newer(c->version, have)) {
+		m->st.stale++;
+		return;
+	}
+	if (rc) {
+		t = tomb_find(m, &c->key, now_ns);
+		if (t && !hadp_wire_version_newer(c->version, t->version)) {
+			m->st.tombstoned++;
+			return;
+		}
+	}
+	if (op == HADP_WIRE_OP_DELETE) {
+		/* Also for a key not held: an update it obsoletes may be
+		 * behind it on the way. */
+		if (!rc && ops->conn_del(m->store.ctx, &c->key)) {
+			m->st.apply_errors++;
+			return;
+		}
+		m->st.deleted++;
+		tomb_put(m, &c->key, c->version, now_ns);
+		return;
+	}
+	if (ops->conn_set(m->store.ctx, c, now_ns)) {
+		m->st.apply_errors++;
+		return;
+	}
+	m->st.applied++;
+	if (t)
+		t->expires_ns = 0;	/* newer than the delete: it is over */
+}
+
+static void apply_update(struct hadp_mirror *m, const struct hadp_wire_msg *msg,
+			 __u64 now_ns)
+{
+	struct hadp_wire_entry e;
+
+	if (msg->op < HADP_WIRE_OP_CREATE || msg->op > HADP_WIRE_OP_DUMP ||
+	    hadp_wire_dec_entry(msg, &e, NULL, NULL)) {
+		m->st.skipped++;
+		return;
+	}
+	if (e.kind == HADP_WIRE_K_CONN) {
+		apply_conn(m, msg->op, &e.conn, now_ns);
+	} else if (msg->op == HADP_WIRE_OP_DELETE) {
+		/* a learned MAC lasts as long as its interface */
+		m->st.skipped++;
+	} else if (m->store.ops->mac_set(m->store.ctx, &e.mac)) {
+		m->st.apply_errors++;
+	} else {
+		m->st.applied++;
+	}
+}
+
+/* A dump request: walk the store from the start (a newer request
+ * replaces a running dump; the requester only waits for its own id). */
+static void dump_start(struct hadp_mirror *m, const struct hadp_wire_dump *req,
+		       __u64 now_ns)
+{
+	struct hadp_wire_dump d = { .id = req->id, .kinds = req->kinds };
+	int n = m->store.ops->dump_start(m->store.ctx);
+
+	m->dumping = true;
+	m->dump_id = req->id;
+	m->dump_kinds = req->kinds;
+	m->dump_sent = 0;
+	m->dump_lost = n < 0;
+	m->dump_walked = n < 0;
+	m->dump_last = m->next_id - 1;
+	d.entries = n < 0 ? HADP_WIRE_DUMP_UNKNOWN_COUNT : (__u32)n;
+	put_dump(m, HADP_WIRE_T_DUMP_BEGIN, &d, now_ns);
+}
+
+static void dump_seen(struct hadp_mirror *m, __u8 type,
+		      const struct hadp_wire_dump *d, __u64 now_ns)
+{
+	if (d->id != m->req_id || m->sync == HADP_MIRROR_SYNC_NONE ||
+	    m->sync == HADP_MIRROR_SYNC_COMPLETE)
+		return;
+	if (type == HADP_WIRE_T_DUMP_BEGIN) {
+		m->sync = HADP_MIRROR_SYNC_RUNNING;
+	} else if (d->status == HADP_WIRE_DUMP_OK) {
+		m->sync = HADP_MIRROR_SYNC_COMPLETE;
+		m->st.dumps_received++;
+	} else {
+		hadp_mirror_request_dump(m, now_ns);
+	}
+}
+
+int hadp_mirror_rx(struct hadp_mirror *m, const void *msgs, size_t len,
+		   __u64 now_ns)
+{
+	struct hadp_wire_advert adv;
+	struct hadp_wire_dump d;
+	struct hadp_wire_iter it;
+	struct hadp_wire_msg msg;
+	int rc;
+
+	rc = hadp_wire_iter_msgs(&it, msgs, len);
+	while (!rc && (rc = hadp_wire_next(&it, &msg)) > 0) {
+		rc = 0;
+		m->st.rx_msgs++;
+		switch (msg.type) {
+		case HADP_WIRE_T_STATE_UPDATE:
+		case HADP_WIRE_T_PACKET_UPDATE:
+			apply_update(m, &msg, now_ns);
+			continue;
+		case HADP_WIRE_T_ADVERT:
+			if (hadp_wire_dec_advert(&msg, &adv))
+				break;
+			hadp_mirror_set_peer(m, adv.max_count, adv.max_payload,
+					     now_ns);
+			if (msg.op == HADP_WIRE_OP_SOLICIT)
+				hadp_mirror_send_advert(m, false, now_ns);
+			continue;
+		case HADP_WIRE_T_DUMP_REQUEST:
+			if (hadp_wire_dec_dump(&msg, &d))
+				break;
+			dump_start(m, &d, now_ns);
+			continue;
+		case HADP_WIRE_T_DUMP_BEGIN:
+		case HADP_WIRE_T_DUMP_END:
+			if (hadp_wire_dec_dump(&msg, &d))
+				break;
+			dump_seen(m, msg.type, &d, now_ns);
+			continue;
+		}
+		m->st.skipped++;
+	}
+	return rc;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Bulk sync                                                              */
+/* ---------------------------------------------------------------------- */
+
+int hadp_mirror_request_dump(struct hadp_mirror *m, __u64 now_ns)
+{
+	struct hadp_wire_dump d = { 0 };
+	int rc;
+
+	/* Ids only need to differ from the last request's, also across a
+	 * restart of the agent: the clock gives that. */
+	d.id = m->req_id = (__u32)(now_ns / 1000) ^ (m->req_id + 1);
+	m->sync = HADP_MIRROR_SYNC_REQUESTED;
+	rc = put_dump(m, HADP_WIRE_T_DUMP_REQUEST, &d, now_ns);
+	close_batch(m, now_ns);
+	return rc;
+}
+
+int hadp_mirror_dump_step(struct hadp_mirror *m, unsigned int budget,
+			  __u64 now_ns)
+{
+	struct hadp_wire_entry e;
+	unsigned int done = 0;
+	int rc;
+
+	if (!m->dumping || m->dump_walked)
+		return 0;
+	while (done < budget) {
+		rc = m->store.ops->dump_next(m->store.ctx, &e, now_ns);
+		if (rc <= 0) {
+			/* a store that fails mid-walk cannot promise all */
+			m->dump_lost |= rc < 0;
+			m->dump_walked = true;
+			close_batch(m, now_ns);
+			m->dump_last = m->next_id - 1;
+			dump_finish(m, now_ns);
+			break;
+		}
+		if (m->dump_kinds && !(m->dump_kinds & (1u << e.kind)))
+			continue;
+		if (put_entry(m, HADP_WIRE_OP_DUMP, &e, now_ns))
+			m->dump_lost = true;
+		else
+			m->dump_sent++;
+		done++;
+	}
+	return (int)done;
+}
+
+bool hadp_mirror_dumping(const struct hadp_mirror *m)
+{
+	return m->dumping;
+}
+
+enum hadp_mirror_sync hadp_mirror_sync_state(const struct hadp_mirror *m)
+{
+	return m->sync;
+}
+
+const struct hadp_mirror_stats *hadp_mirror_stats(const struct hadp_mirror *m)
+{
+	return &m->st;
+}
+
+__u64 hadp_mirror_lag(const struct hadp_mirror *m)
+{
+	return m->lag;
+}
+
+unsigned int hadp_mirror_queued(const struct hadp_mirror *m)
+{
+	return m->n;
+}

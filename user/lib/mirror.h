@@ -1,0 +1,206 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The HA mirroring engine: what hadpd runs between the delta ring buffer
+ * and hadp.ko, with no transport and no clock of its own, so that it is
+ * tested in-process (tests/unit/test_mirror.c).
+ *
+ * Sender: ring-buffer events are coalesced into batches (bare message
+ * streams, docs/protocol.md), each small enough to be exactly one packet
+ * of the peer's advertised count and the path MTU, so that the one
+ * sequence number the module assigns covers the whole batch. Batches sit
+ * in a bounded resend queue until a reply acks them; what is not acked
+ * within the timeout is sent again; overflow drops the oldest, counted.
+ *
+ * Receiver: a delivered message stream is decoded and applied through a
+ * store (struct hadp_mirror_store): an entry is written only if its
+ * version is newer than the one held, deletes leave a short-lived
+ * tombstone so that a late older update cannot bring the entry back.
+ *
+ * Bulk sync: a standby asks for a dump; the active walks its store and
+ * streams the entries between live deltas; it sends the dump end only
+ * once every batch before it was acked, so a standby that sees the end
+ * holds everything the dump carried (readiness).
+ *
+ * Time is a CLOCK_MONOTONIC nanosecond count passed in by the caller:
+ * the same clock as hadp_conn.last_seen.
+ */
+#ifndef HADP_MIRROR_H
+#define HADP_MIRROR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <linux/types.h>
+
+#include "hadp/maps.h"
+#include "hadp/wire.h"
+
+struct hadp_map;
+
+/*
+ * Local state the receiver writes and a dump reads. Every function
+ * returns 0 or a -errno; conn_version returns -ENOENT for a key it does
+ * not hold. conn_set creates or replaces the entry (both of its keys);
+ * the entry carries an age, the store turns it into a last_seen on its
+ * own clock (now_ns). A learned MAC is written as is: the datapath locks
+ * a MAC once learned, so it has one version only.
+ * dump_start snapshots what to walk (the number of entries, or a
+ * -errno); dump_next gives the next entry: 1, 0 at the end, or -errno.
+ */
+struct hadp_mirror_store_ops {
+	int (*conn_version)(void *ctx, const struct hadp_conn_key *key,
+			    __u32 *version);
+	int (*conn_set)(void *ctx, const struct hadp_wire_conn *c, __u64 now_ns);
+	int (*conn_del)(void *ctx, const struct hadp_conn_key *key);
+	int (*mac_set)(void *ctx, const struct hadp_wire_mac_entry *mac);
+	int (*dump_start)(void *ctx);
+	int (*dump_next)(void *ctx, struct hadp_wire_entry *e, __u64 now_ns);
+};
+
+struct hadp_mirror_store {
+	const struct hadp_mirror_store_ops *ops;
+	void *ctx;
+};
+
+/*
+ * Hands one batch (len bytes, count messages) to the module: opaque is
+ * the packet's opaque value (the engine's batch id, echoed in the
+ * reply); *seq gets the packet's sequence number. 0 or -errno; a batch
+ * that failed is tried again at the next hadp_mirror_poll().
+ */
+struct hadp_mirror_transport {
+	int (*send)(void *ctx, const void *msgs, size_t len, unsigned int count,
+		    __u32 opaque, __u64 *seq);
+	void *ctx;
+};
+
+struct hadp_mirror_cfg {
+	unsigned int queue_max;		/* batches in the resend queue */
+	unsigned int path_mtu;
+	bool ipv6;			/* of the sync link */
+	__u64 retransmit_ns;		/* resend what is not acked by then */
+	unsigned int tombs;		/* tombstones kept (rounded up to 2^n) */
+	__u64 tomb_ns;			/* how long a tombstone lives */
+	struct hadp_wire_advert advert;	/* ours, sent on solicitation */
+};
+
+struct hadp_mirror_stats {
+	/* sender */
+	__u64 events;		/* ring buffer events fed */
+	__u64 events_ignored;	/* not state (table full) or not encodable */
+	__u64 packets_sent;	/* first transmissions */
+	__u64 entries_sent;
+	__u64 retransmits;
+	__u64 send_errors;	/* the transport refused a batch */
+	__u64 acked_packets;
+	__u64 acked_entries;
+	__u64 replies_unknown;	/* no batch of that id and sequence */
+	__u64 dropped_packets;	/* resend queue overflow, oldest first */
+	__u64 dropped_entries;
+	/* receiver */
+	__u64 rx_msgs;
+	__u64 applied;		/* creates and updates written */
+	__u64 deleted;
+	__u64 stale;		/* older than what is held: ignored */
+	__u64 tombstoned;	/* older than a delete seen: ignored */
+	__u64 skipped;		/* unknown type, kind or op, short body */
+	__u64 apply_errors;	/* the store failed */
+	__u64 tombs_evicted;	/* a live tombstone made room */
+	/* bulk sync */
+	__u64 dumps_served;
+	__u64 dumps_aborted;	/* served with a batch lost on the way */
+	__u64 dumps_received;	/* complete dumps seen as a standby */
+};
+
+enum hadp_mirror_sync {
+	HADP_MIRROR_SYNC_NONE = 0,	/* no dump asked for */
+	HADP_MIRROR_SYNC_REQUESTED,	/* asked, no begin yet */
+	HADP_MIRROR_SYNC_RUNNING,	/* begin seen */
+	HADP_MIRROR_SYNC_COMPLETE,	/* end seen, status OK */
+};
+
+struct hadp_mirror;
+
+/* NULL with errno set (EINVAL, ENOMEM). Until the peer's advert comes,
+ * a batch holds one message (docs/protocol.md, Coalescing). */
+struct hadp_mirror *hadp_mirror_new(const struct hadp_mirror_cfg *cfg,
+				    const struct hadp_mirror_transport *tx,
+				    const struct hadp_mirror_store *store);
+void hadp_mirror_free(struct hadp_mirror *m);
+
+/* The peer's limits (from its advert, or configured): 0 max_payload is
+ * no limit beyond the MTU. The open batch is closed first. */
+void hadp_mirror_set_peer(struct hadp_mirror *m, unsigned int max_count,
+			  unsigned int max_payload, __u64 now_ns);
+
+/* Sender. event: one ring buffer record. flush: send the open batch
+ * (call it after each burst of events). poll: retransmit what timed out,
+ * retry failed sends, finish a dump whose batches were all acked. */
+int hadp_mirror_event(struct hadp_mirror *m, const struct hadp_event *ev,
+		      __u64 now_ns);
+int hadp_mirror_flush(struct hadp_mirror *m, __u64 now_ns);
+void hadp_mirror_poll(struct hadp_mirror *m, __u64 now_ns);
+/* Our advert, with HADP_WIRE_OP_SOLICIT to ask for the peer's. */
+int hadp_mirror_send_advert(struct hadp_mirror *m, bool solicit, __u64 now_ns);
+
+/* A reply from the peer (HADP_PKT_F_REPLY): opaque and seq as received.
+ * Acks the batch if seq is one of its transmissions; a late reply to an
+ * earlier transmission counts as well, it proves the same bytes arrived.
+ * A dump whose last batch this acks sends its end. */
+void hadp_mirror_reply(struct hadp_mirror *m, __u32 opaque, __u64 seq,
+		       __u64 now_ns);
+
+/* Receiver: apply a message stream the peer sent (HADP_CMD_RECV that is
+ * no reply). Messages that cannot be used are skipped and counted; a
+ * malformed stream returns a negative hadp_wire_err, having applied the
+ * messages before the fault. */
+int hadp_mirror_rx(struct hadp_mirror *m, const void *msgs, size_t len,
+		   __u64 now_ns);
+
+/* Bulk sync. request_dump: as a standby, ask the peer for everything
+ * (again after an aborted dump, automatically). dump_step: as the active,
+ * stream up to budget entries of a requested dump (0 when none runs). */
+int hadp_mirror_request_dump(struct hadp_mirror *m, __u64 now_ns);
+int hadp_mirror_dump_step(struct hadp_mirror *m, unsigned int budget,
+			  __u64 now_ns);
+bool hadp_mirror_dumping(const struct hadp_mirror *m);
+enum hadp_mirror_sync hadp_mirror_sync_state(const struct hadp_mirror *m);
+
+const struct hadp_mirror_stats *hadp_mirror_stats(const struct hadp_mirror *m);
+/* Entries not acked yet: in the resend queue and the open batch. */
+__u64 hadp_mirror_lag(const struct hadp_mirror *m);
+/* Batches in the resend queue. */
+unsigned int hadp_mirror_queued(const struct hadp_mirror *m);
+
+/* A store in memory (tests, tools): up to max conns, any ifindex below
+ * 4096 for MACs. Its entries can be compared and walked. */
+struct hadp_mirror_mem;
+struct hadp_mirror_mem *hadp_mirror_mem_new(unsigned int max);
+void hadp_mirror_mem_free(struct hadp_mirror_mem *mm);
+struct hadp_mirror_store hadp_mirror_mem_store(struct hadp_mirror_mem *mm);
+/* 0 and *c filled (last_seen of its own clock in *last_seen), or -ENOENT. */
+int hadp_mirror_mem_conn(const struct hadp_mirror_mem *mm,
+			 const struct hadp_conn_key *key, struct hadp_wire_conn *c,
+			 __u64 *last_seen);
+unsigned int hadp_mirror_mem_count(const struct hadp_mirror_mem *mm);
+/* Same conns (key, version, nat, state, flags, ifindex) and MACs. */
+bool hadp_mirror_mem_equal(const struct hadp_mirror_mem *a,
+			   const struct hadp_mirror_mem *b);
+int hadp_mirror_mem_mac(const struct hadp_mirror_mem *mm, __u32 ifindex,
+			__u8 mac[6]);
+
+/* A store on an instance's maps "conns", "conns_rev" and "ifaces" (the
+ * maps stay the caller's). */
+struct hadp_mirror_maps {
+	const struct hadp_map *conns;
+	const struct hadp_map *conns_rev;
+	const struct hadp_map *ifaces;
+	/* dump snapshot */
+	void *keys;
+	size_t nkeys, pos;
+	bool macs;		/* walking ifaces */
+};
+
+struct hadp_mirror_store hadp_mirror_maps_store(struct hadp_mirror_maps *mm);
+void hadp_mirror_maps_release(struct hadp_mirror_maps *mm);
+
+#endif /* HADP_MIRROR_H */
