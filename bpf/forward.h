@@ -186,4 +186,36 @@ static __always_inline int encap(struct pkt *p, struct encap_to *to,
 	return bpf_redirect(to->up->ifindex, 0);
 }
 
+/* Strip the outer headers of a tunnel packet and hand it to interface
+ * @ifindex (the caller checked its MAC is known). */
+static __always_inline int decap_deliver(struct xdp_md *ctx,
+					 struct hadp_stats *st, __u32 ifindex,
+					 struct hadp_iface *t, __u16 eproto,
+					 __u32 frame, __u32 outer)
+{
+	struct hadp_stats *tst;
+	void *data, *data_end;
+	struct ethhdr *eth;
+
+	if (frame > outer && bpf_xdp_adjust_tail(ctx, (int)outer - (int)frame))
+		return drop(st, HADP_DROP_NO_ROOM);
+	if (bpf_xdp_adjust_head(ctx, HADP_ENCAP_LEN))
+		return drop(st, HADP_DROP_NO_ROOM);
+	data = (void *)(long)ctx->data;
+	data_end = (void *)(long)ctx->data_end;
+	eth = data;
+	if ((void *)(eth + 1) > data_end)
+		return drop(st, HADP_DROP_MALFORMED);
+	__builtin_memcpy(eth->h_dest, t->mac, 6);
+	__builtin_memcpy(eth->h_source, t->dev_mac, 6);
+	eth->h_proto = bpf_htons(eproto);
+	st->decap++;
+	tst = stats_of(ifindex);
+	if (tst) {
+		tst->tx_packets++;
+		tst->tx_bytes += data_end - data;
+	}
+	return bpf_redirect(ifindex, 0);
+}
+
 #endif /* HADP_BPF_FORWARD_H */
