@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * Where a VM's packet goes once its route is known: to another interface
- * on this host (a plain redirect with new L2), or wrapped in an outer
- * IPv6 header towards the route's underlay next hop.
+ * Where a packet goes once its destination is known: from a VM to another
+ * interface on this host (a plain redirect with new L2) or wrapped in an
+ * outer IPv6 header towards the route's underlay next hop; from the
+ * underlay, unwrapped and handed to its interface.
  */
 #ifndef HADP_BPF_FORWARD_H
 #define HADP_BPF_FORWARD_H
