@@ -394,6 +394,19 @@ START_TEST(test_bulk_dump)
 		c.nat_port = htons(i);
 		ck_assert_int_eq(ops->conn_set(p->mem[0], &c, p->now), 0);
 	}
+	/* the standby held some of it already, and zombies of deletes it
+	 * missed */
+	ops = hadp_mirror_mem_store(p->mem[1]).ops;
+	for (i = 0; i < 500; i++) {
+		c.key = key_of(i, 6);
+		c.nat_port = htons(i);
+		ck_assert_int_eq(ops->conn_set(p->mem[1], &c, p->now), 0);
+	}
+	for (i = 0; i < 100; i++) {
+		c.key = key_of(100000 + i, 6);
+		ck_assert_int_eq(ops->conn_set(p->mem[1], &c, p->now), 0);
+	}
+	p->now += MS;
 	p->l[0].drop_every = 5;
 	p->l[1].drop_every = 6;
 	ck_assert_int_eq(hadp_mirror_request_dump(p->e[1], p->now), 0);
@@ -424,7 +437,10 @@ START_TEST(test_bulk_dump)
 			ck_assert_uint_eq(version_at(p->mem[1], i), 7);
 	ck_assert_uint_gt(hadp_mirror_stats(p->e[0])->retransmits, 0);
 	settle(p);
-	ck_assert_uint_ge(hadp_mirror_stats(p->e[1])->applied, n);
+	ck_assert_uint_ge(hadp_mirror_stats(p->e[1])->applied +
+			  hadp_mirror_stats(p->e[1])->refreshed, n);
+	ck_assert_uint_gt(hadp_mirror_stats(p->e[1])->refreshed, 0);
+	ck_assert_uint_eq(hadp_mirror_stats(p->e[1])->swept, 100);
 	ck_assert_uint_gt(hadp_mirror_stats(p->e[1])->deleted, 0);
 	ck_assert(hadp_mirror_mem_equal(p->mem[0], p->mem[1]));
 	ck_assert_uint_eq(hadp_mirror_stats(p->e[0])->dumps_served, 1);
@@ -487,6 +503,16 @@ static struct hadp_map mkmap(__u32 ksz, __u32 vsz)
 	ck_assert_msg(fd >= 0, "bpf_map_create: %s", strerror(errno));
 	ck_assert_int_eq(hadp_map_from_fd(fd, &m), 0);
 	return m;
+}
+
+static size_t nkeys(const struct hadp_map *m)
+{
+	void *keys;
+	size_t n;
+
+	ck_assert_int_eq(hadp_map_keys(m, &keys, &n), 0);
+	free(keys);
+	return n;
 }
 
 /* The standby's store is an instance's maps. */
@@ -558,6 +584,31 @@ START_TEST(test_maps_store)
 				    .sport = k.dport, .dport = htons(2001), .proto = 6 };
 	ck_assert_int_eq(hadp_map_lookup(&rev, &r, &back), -ENOENT);
 	ck_assert_int_eq(hadp_mirror_stats(p->e[1])->apply_errors, 0);
+
+	/* as a standby that asks for a dump: what the peer does not hold
+	 * goes, both keys */
+	act(p, HADP_EV_CONN_NEW, 3, 1);
+	settle(p);
+	k = key_of(4, 6);
+	r = (struct hadp_conn_key){ .src = k.dst, .dst = htonl(0xc6336401),
+				    .sport = k.dport, .dport = htons(2004), .proto = 6 };
+	val = (struct hadp_conn){ .last_seen = 1, .version = 9,
+				  .nat_ip = htonl(0xc6336401), .nat_port = htons(2004) };
+	ck_assert_int_eq(bpf_map_update_elem(conns.fd, &k, &val, BPF_ANY), 0);
+	ck_assert_int_eq(bpf_map_update_elem(rev.fd, &r, &k, BPF_ANY), 0);
+	p->now += MS;
+	hadp_mirror_request_dump(p->e[1], p->now);
+	while (hadp_mirror_sync_state(p->e[1]) != HADP_MIRROR_SYNC_COMPLETE) {
+		ck_assert_int_ge(hadp_mirror_dump_step(p->e[0], 10, p->now), 0);
+		hadp_mirror_flush(p->e[0], p->now);
+		pump(p);
+	}
+	ck_assert_uint_eq(hadp_mirror_stats(p->e[1])->swept, 1);
+	ck_assert_int_eq(hadp_map_lookup(&rev, &r, &back), -ENOENT);
+	ck_assert_uint_eq(nkeys(&conns), 2);	/* the ICMP one and 3 */
+	ck_assert_uint_eq(nkeys(&rev), 2);
+	k = key_of(3, 6);
+	ck_assert_int_eq(hadp_map_lookup(&conns, &k, &val), 0);
 
 	hadp_mirror_maps_release(&mm);
 	pair_free(p);

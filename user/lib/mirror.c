@@ -1,66 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * The HA mirroring engine (mirror.h): coalescing, the resend queue,
- * applying the peer's deltas in version order, and bulk sync.
+ * The HA mirroring engine (mirror.h), sender side: coalescing, the
+ * resend queue and serving dumps. The receiver is mirror_rx.c.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "mirror.h"
-
-/* Slots a tombstone may sit in past its hash: bounds every lookup. */
-#define TOMB_PROBE	8
-
-struct batch {
-	__u8 *buf;
-	size_t len;
-	unsigned int count;	/* messages */
-	unsigned int entries;	/* of them, state updates (lag) */
-	__u32 id;		/* the packet opaque, consecutive in the queue */
-	__u64 first_seq;	/* of the first transmission ... */
-	__u64 seq;		/* ... and of the latest */
-	__u64 sent_ns;
-	bool sent;		/* at least once */
-	bool acked;		/* a hole until it reaches the head */
-};
-
-struct tomb {
-	struct hadp_conn_key key;
-	__u32 version;		/* of the delete */
-	__u64 expires_ns;	/* 0: free */
-};
-
-struct hadp_mirror {
-	struct hadp_mirror_cfg cfg;
-	struct hadp_mirror_transport tx;
-	struct hadp_mirror_store store;
-	struct hadp_mirror_stats st;
-
-	unsigned int peer_count;	/* messages per batch */
-	size_t room;			/* stream bytes per batch */
-	size_t room_max;		/* what the path MTU allows */
-
-	struct batch *q;		/* ring of cfg.queue_max */
-	unsigned int head, n;
-	__u32 next_id;
-	__u64 lag;			/* unacked entries, open batch included */
-
-	struct hadp_wire_enc enc;	/* the open batch */
-	__u8 *obuf;
-	unsigned int open_entries;
-
-	struct tomb *tombs;
-	unsigned int tmask;
-
-	/* serving a dump (active) */
-	bool dumping, dump_walked, dump_lost;
-	__u32 dump_id, dump_kinds, dump_sent, dump_last;
-
-	/* asking for one (standby) */
-	enum hadp_mirror_sync sync;
-	__u32 req_id;
-};
+#include "mirror_priv.h"
 
 /* ---------------------------------------------------------------------- */
 /* Batches and the resend queue                                           */
@@ -191,7 +138,7 @@ static int put_entry(struct hadp_mirror *m, __u8 op,
 	return put(m, &it, now_ns);
 }
 
-static int put_dump(struct hadp_mirror *m, __u8 type,
+int mirror_put_dump(struct hadp_mirror *m, __u8 type,
 		    const struct hadp_wire_dump *d, __u64 now_ns)
 {
 	struct item it = { .type = type, .dump = d };
@@ -354,7 +301,7 @@ static void dump_finish(struct hadp_mirror *m, __u64 now_ns)
 	else
 		m->st.dumps_served++;
 	m->dumping = false;
-	put_dump(m, HADP_WIRE_T_DUMP_END, &d, now_ns);
+	mirror_put_dump(m, HADP_WIRE_T_DUMP_END, &d, now_ns);
 	close_batch(m, now_ns);
 }
 
@@ -397,131 +344,9 @@ void hadp_mirror_reply(struct hadp_mirror *m, __u32 opaque, __u64 seq,
 	dump_finish(m, now_ns);
 }
 
-/* ---------------------------------------------------------------------- */
-/* Receiver                                                               */
-/* ---------------------------------------------------------------------- */
-
-static unsigned int tomb_hash(const struct hadp_conn_key *k)
-{
-	const __u8 *p = (const __u8 *)k;
-	__u32 h = 2166136261u;	/* FNV-1a */
-	size_t i;
-
-	for (i = 0; i < sizeof(*k); i++)
-		h = (h ^ p[i]) * 16777619u;
-	return h;
-}
-
-static struct tomb *tomb_find(struct hadp_mirror *m,
-			      const struct hadp_conn_key *k, __u64 now_ns)
-{
-	unsigned int h = tomb_hash(k), i;
-
-	for (i = 0; i < TOMB_PROBE; i++) {
-		struct tomb *t = &m->tombs[(h + i) & m->tmask];
-
-		if (t->expires_ns > now_ns && !memcmp(&t->key, k, sizeof(*k)))
-			return t;
-	}
-	return NULL;
-}
-
-/* Remember a delete. A full neighbourhood gives up the tombstone closest
- * to expiry: the table stays bounded, at worst a very late update of
- * that key comes back until the next refresh. */
-static void tomb_put(struct hadp_mirror *m, const struct hadp_conn_key *k,
-		     __u32 version, __u64 now_ns)
-{
-	struct tomb *t = tomb_find(m, k, now_ns), *victim = NULL;
-	unsigned int h = tomb_hash(k), i;
-
-	for (i = 0; !t && i < TOMB_PROBE; i++) {
-		struct tomb *c = &m->tombs[(h + i) & m->tmask];
-
-		if (c->expires_ns <= now_ns) {
-			t = c;
-		} else if (!victim || c->expires_ns < victim->expires_ns) {
-			victim = c;
-		}
-	}
-	if (!t) {
-		m->st.tombs_evicted++;
-		t = victim;
-	}
-	t->key = *k;
-	t->version = version;
-	t->expires_ns = now_ns + m->cfg.tomb_ns;
-}
-
-static void apply_conn(struct hadp_mirror *m, __u8 op,
-		       const struct hadp_wire_conn *c, __u64 now_ns)
-{
-	const struct hadp_mirror_store_ops *ops = m->store.ops;
-	struct tomb *t = NULL;
-	__u32 have;
-	int rc;
-
-	rc = ops->conn_version(m->store.ctx, &c->key, &have);
-	if (rc && rc != -ENOENT) {
-		m->st.apply_errors++;
-		return;
-	}
-	if (!rc && !hadp_wire_version_newer(c->version, have)) {
-		m->st.stale++;
-		return;
-	}
-	if (rc) {
-		t = tomb_find(m, &c->key, now_ns);
-		if (t && !hadp_wire_version_newer(c->version, t->version)) {
-			m->st.tombstoned++;
-			return;
-		}
-	}
-	if (op == HADP_WIRE_OP_DELETE) {
-		/* Also for a key not held: an update it obsoletes may be
-		 * behind it on the way. */
-		if (!rc && ops->conn_del(m->store.ctx, &c->key)) {
-			m->st.apply_errors++;
-			return;
-		}
-		m->st.deleted++;
-		tomb_put(m, &c->key, c->version, now_ns);
-		return;
-	}
-	if (ops->conn_set(m->store.ctx, c, now_ns)) {
-		m->st.apply_errors++;
-		return;
-	}
-	m->st.applied++;
-	if (t)
-		t->expires_ns = 0;	/* newer than the delete: it is over */
-}
-
-static void apply_update(struct hadp_mirror *m, const struct hadp_wire_msg *msg,
-			 __u64 now_ns)
-{
-	struct hadp_wire_entry e;
-
-	if (msg->op < HADP_WIRE_OP_CREATE || msg->op > HADP_WIRE_OP_DUMP ||
-	    hadp_wire_dec_entry(msg, &e, NULL, NULL)) {
-		m->st.skipped++;
-		return;
-	}
-	if (e.kind == HADP_WIRE_K_CONN) {
-		apply_conn(m, msg->op, &e.conn, now_ns);
-	} else if (msg->op == HADP_WIRE_OP_DELETE) {
-		/* a learned MAC lasts as long as its interface */
-		m->st.skipped++;
-	} else if (m->store.ops->mac_set(m->store.ctx, &e.mac)) {
-		m->st.apply_errors++;
-	} else {
-		m->st.applied++;
-	}
-}
-
 /* A dump request: walk the store from the start (a newer request
  * replaces a running dump; the requester only waits for its own id). */
-static void dump_start(struct hadp_mirror *m, const struct hadp_wire_dump *req,
+void mirror_dump_serve(struct hadp_mirror *m, const struct hadp_wire_dump *req,
 		       __u64 now_ns)
 {
 	struct hadp_wire_dump d = { .id = req->id, .kinds = req->kinds };
@@ -535,66 +360,7 @@ static void dump_start(struct hadp_mirror *m, const struct hadp_wire_dump *req,
 	m->dump_walked = n < 0;
 	m->dump_last = m->next_id - 1;
 	d.entries = n < 0 ? HADP_WIRE_DUMP_UNKNOWN_COUNT : (__u32)n;
-	put_dump(m, HADP_WIRE_T_DUMP_BEGIN, &d, now_ns);
-}
-
-static void dump_seen(struct hadp_mirror *m, __u8 type,
-		      const struct hadp_wire_dump *d, __u64 now_ns)
-{
-	if (d->id != m->req_id || m->sync == HADP_MIRROR_SYNC_NONE ||
-	    m->sync == HADP_MIRROR_SYNC_COMPLETE)
-		return;
-	if (type == HADP_WIRE_T_DUMP_BEGIN) {
-		m->sync = HADP_MIRROR_SYNC_RUNNING;
-	} else if (d->status == HADP_WIRE_DUMP_OK) {
-		m->sync = HADP_MIRROR_SYNC_COMPLETE;
-		m->st.dumps_received++;
-	} else {
-		hadp_mirror_request_dump(m, now_ns);
-	}
-}
-
-int hadp_mirror_rx(struct hadp_mirror *m, const void *msgs, size_t len,
-		   __u64 now_ns)
-{
-	struct hadp_wire_advert adv;
-	struct hadp_wire_dump d;
-	struct hadp_wire_iter it;
-	struct hadp_wire_msg msg;
-	int rc;
-
-	rc = hadp_wire_iter_msgs(&it, msgs, len);
-	while (!rc && (rc = hadp_wire_next(&it, &msg)) > 0) {
-		rc = 0;
-		m->st.rx_msgs++;
-		switch (msg.type) {
-		case HADP_WIRE_T_STATE_UPDATE:
-		case HADP_WIRE_T_PACKET_UPDATE:
-			apply_update(m, &msg, now_ns);
-			continue;
-		case HADP_WIRE_T_ADVERT:
-			if (hadp_wire_dec_advert(&msg, &adv))
-				break;
-			hadp_mirror_set_peer(m, adv.max_count, adv.max_payload,
-					     now_ns);
-			if (msg.op == HADP_WIRE_OP_SOLICIT)
-				hadp_mirror_send_advert(m, false, now_ns);
-			continue;
-		case HADP_WIRE_T_DUMP_REQUEST:
-			if (hadp_wire_dec_dump(&msg, &d))
-				break;
-			dump_start(m, &d, now_ns);
-			continue;
-		case HADP_WIRE_T_DUMP_BEGIN:
-		case HADP_WIRE_T_DUMP_END:
-			if (hadp_wire_dec_dump(&msg, &d))
-				break;
-			dump_seen(m, msg.type, &d, now_ns);
-			continue;
-		}
-		m->st.skipped++;
-	}
-	return rc;
+	mirror_put_dump(m, HADP_WIRE_T_DUMP_BEGIN, &d, now_ns);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -610,7 +376,8 @@ int hadp_mirror_request_dump(struct hadp_mirror *m, __u64 now_ns)
 	 * restart of the agent: the clock gives that. */
 	d.id = m->req_id = (__u32)(now_ns / 1000) ^ (m->req_id + 1);
 	m->sync = HADP_MIRROR_SYNC_REQUESTED;
-	rc = put_dump(m, HADP_WIRE_T_DUMP_REQUEST, &d, now_ns);
+	m->req_ns = now_ns;
+	rc = mirror_put_dump(m, HADP_WIRE_T_DUMP_REQUEST, &d, now_ns);
 	close_batch(m, now_ns);
 	return rc;
 }

@@ -45,6 +45,9 @@ struct hadp_map;
  * a MAC once learned, so it has one version only.
  * dump_start snapshots what to walk (the number of entries, or a
  * -errno); dump_next gives the next entry: 1, 0 at the end, or -errno.
+ * conn_sweep deletes every conn last set before before_ns (the number
+ * deleted, or -errno): after a complete dump, what it did not carry is
+ * a zombie of a delete this side missed.
  */
 struct hadp_mirror_store_ops {
 	int (*conn_version)(void *ctx, const struct hadp_conn_key *key,
@@ -54,6 +57,7 @@ struct hadp_mirror_store_ops {
 	int (*mac_set)(void *ctx, const struct hadp_wire_mac_entry *mac);
 	int (*dump_start)(void *ctx);
 	int (*dump_next)(void *ctx, struct hadp_wire_entry *e, __u64 now_ns);
+	int (*conn_sweep)(void *ctx, __u64 before_ns);
 };
 
 struct hadp_mirror_store {
@@ -99,6 +103,7 @@ struct hadp_mirror_stats {
 	/* receiver */
 	__u64 rx_msgs;
 	__u64 applied;		/* creates and updates written */
+	__u64 refreshed;	/* dump entries already held: marked live */
 	__u64 deleted;
 	__u64 stale;		/* older than what is held: ignored */
 	__u64 tombstoned;	/* older than a delete seen: ignored */
@@ -109,6 +114,7 @@ struct hadp_mirror_stats {
 	__u64 dumps_served;
 	__u64 dumps_aborted;	/* served with a batch lost on the way */
 	__u64 dumps_received;	/* complete dumps seen as a standby */
+	__u64 swept;		/* held, but not in a complete dump */
 };
 
 enum hadp_mirror_sync {
@@ -157,7 +163,9 @@ int hadp_mirror_rx(struct hadp_mirror *m, const void *msgs, size_t len,
 		   __u64 now_ns);
 
 /* Bulk sync. request_dump: as a standby, ask the peer for everything
- * (again after an aborted dump, automatically). dump_step: as the active,
+ * (again after an aborted dump, automatically); once it is complete,
+ * connections neither the dump nor a delta touched since the request
+ * are deleted. dump_step: as the active,
  * stream up to budget entries of a requested dump (0 when none runs). */
 int hadp_mirror_request_dump(struct hadp_mirror *m, __u64 now_ns);
 int hadp_mirror_dump_step(struct hadp_mirror *m, unsigned int budget,

@@ -123,6 +123,28 @@ static int maps_mac_set(void *ctx, const struct hadp_wire_mac_entry *mac)
 	return 0;
 }
 
+static int maps_conn_sweep(void *ctx, __u64 before_ns)
+{
+	struct hadp_mirror_maps *mm = ctx;
+	struct hadp_conn_key *keys;
+	struct hadp_conn val;
+	size_t i, n;
+	int rc, gone = 0;
+
+	rc = hadp_map_keys(mm->conns, (void **)&keys, &n);
+	if (rc)
+		return rc;
+	for (i = 0; i < n && !rc; i++) {
+		if (hadp_map_lookup(mm->conns, &keys[i], &val) ||
+		    val.last_seen >= before_ns)
+			continue;
+		rc = maps_conn_del(mm, &keys[i]);
+		gone++;
+	}
+	free(keys);
+	return rc ? rc : gone;
+}
+
 void hadp_mirror_maps_release(struct hadp_mirror_maps *mm)
 {
 	free(mm->keys);
@@ -199,6 +221,7 @@ static const struct hadp_mirror_store_ops maps_ops = {
 	.mac_set	= maps_mac_set,
 	.dump_start	= maps_dump_start,
 	.dump_next	= maps_dump_next,
+	.conn_sweep	= maps_conn_sweep,
 };
 
 struct hadp_mirror_store hadp_mirror_maps_store(struct hadp_mirror_maps *mm)
@@ -329,6 +352,22 @@ static int mem_dump_next(void *ctx, struct hadp_wire_entry *e, __u64 now_ns)
 	return 0;
 }
 
+static int mem_conn_sweep(void *ctx, __u64 before_ns)
+{
+	struct hadp_mirror_mem *mm = ctx;
+	unsigned int i = 0, gone = 0;
+
+	while (i < mm->n) {
+		if (mm->conns[i].last_seen < before_ns) {
+			mm->conns[i] = mm->conns[--mm->n];
+			gone++;
+		} else {
+			i++;
+		}
+	}
+	return (int)gone;
+}
+
 static const struct hadp_mirror_store_ops mem_ops = {
 	.conn_version	= mem_conn_version,
 	.conn_set	= mem_conn_set,
@@ -336,6 +375,7 @@ static const struct hadp_mirror_store_ops mem_ops = {
 	.mac_set	= mem_mac_set,
 	.dump_start	= mem_dump_start,
 	.dump_next	= mem_dump_next,
+	.conn_sweep	= mem_conn_sweep,
 };
 
 struct hadp_mirror_mem *hadp_mirror_mem_new(unsigned int max)

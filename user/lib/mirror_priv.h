@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* The mirroring engine's state, shared by its sender (mirror.c) and its
+ * receiver (mirror_rx.c). */
+#ifndef HADP_MIRROR_PRIV_H
+#define HADP_MIRROR_PRIV_H
+
+#include "mirror.h"
+
+/* Slots a tombstone may sit in past its hash: bounds every lookup. */
+#define TOMB_PROBE	8
+
+struct batch {
+	__u8 *buf;
+	size_t len;
+	unsigned int count;	/* messages */
+	unsigned int entries;	/* of them, state updates (lag) */
+	__u32 id;		/* the packet opaque, consecutive in the queue */
+	__u64 first_seq;	/* of the first transmission ... */
+	__u64 seq;		/* ... and of the latest */
+	__u64 sent_ns;
+	bool sent;		/* at least once */
+	bool acked;		/* a hole until it reaches the head */
+};
+
+struct tomb {
+	struct hadp_conn_key key;
+	__u32 version;		/* of the delete */
+	__u64 expires_ns;	/* 0: free */
+};
+
+struct hadp_mirror {
+	struct hadp_mirror_cfg cfg;
+	struct hadp_mirror_transport tx;
+	struct hadp_mirror_store store;
+	struct hadp_mirror_stats st;
+
+	unsigned int peer_count;	/* messages per batch */
+	size_t room;			/* stream bytes per batch */
+	size_t room_max;		/* what the path MTU allows */
+
+	struct batch *q;		/* ring of cfg.queue_max */
+	unsigned int head, n;
+	__u32 next_id;
+	__u64 lag;			/* unacked entries, open batch included */
+
+	struct hadp_wire_enc enc;	/* the open batch */
+	__u8 *obuf;
+	unsigned int open_entries;
+
+	struct tomb *tombs;
+	unsigned int tmask;
+
+	/* serving a dump (active) */
+	bool dumping, dump_walked, dump_lost;
+	__u32 dump_id, dump_kinds, dump_sent, dump_last;
+
+	/* asking for one (standby) */
+	enum hadp_mirror_sync sync;
+	__u32 req_id;
+	__u64 req_ns;		/* sweep what was not set since */
+};
+
+/* mirror.c, for the receiver */
+int mirror_put_dump(struct hadp_mirror *m, __u8 type,
+		    const struct hadp_wire_dump *d, __u64 now_ns);
+void mirror_dump_serve(struct hadp_mirror *m, const struct hadp_wire_dump *req,
+		       __u64 now_ns);
+
+#endif /* HADP_MIRROR_PRIV_H */

@@ -1,0 +1,208 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The mirroring engine's receiver (mirror.h): the peer's messages applied
+ * to the store in version order, tombstones, and the standby's view of a
+ * dump.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "mirror_priv.h"
+
+/* ---------------------------------------------------------------------- */
+/* Receiver                                                               */
+/* ---------------------------------------------------------------------- */
+
+static unsigned int tomb_hash(const struct hadp_conn_key *k)
+{
+	const __u8 *p = (const __u8 *)k;
+	__u32 h = 2166136261u;	/* FNV-1a */
+	size_t i;
+
+	for (i = 0; i < sizeof(*k); i++)
+		h = (h ^ p[i]) * 16777619u;
+	return h;
+}
+
+static struct tomb *tomb_find(struct hadp_mirror *m,
+			      const struct hadp_conn_key *k, __u64 now_ns)
+{
+	unsigned int h = tomb_hash(k), i;
+
+	for (i = 0; i < TOMB_PROBE; i++) {
+		struct tomb *t = &m->tombs[(h + i) & m->tmask];
+
+		if (t->expires_ns > now_ns && !memcmp(&t->key, k, sizeof(*k)))
+			return t;
+	}
+	return NULL;
+}
+
+/* Remember a delete. A full neighbourhood gives up the tombstone closest
+ * to expiry: the table stays bounded, at worst a very late update of
+ * that key comes back until the next refresh. */
+static void tomb_put(struct hadp_mirror *m, const struct hadp_conn_key *k,
+		     __u32 version, __u64 now_ns)
+{
+	struct tomb *t = tomb_find(m, k, now_ns), *victim = NULL;
+	unsigned int h = tomb_hash(k), i;
+
+	for (i = 0; !t && i < TOMB_PROBE; i++) {
+		struct tomb *c = &m->tombs[(h + i) & m->tmask];
+
+		if (c->expires_ns <= now_ns) {
+			t = c;
+		} else if (!victim || c->expires_ns < victim->expires_ns) {
+			victim = c;
+		}
+	}
+	if (!t) {
+		m->st.tombs_evicted++;
+		t = victim;
+	}
+	t->key = *k;
+	t->version = version;
+	t->expires_ns = now_ns + m->cfg.tomb_ns;
+}
+
+static void apply_conn(struct hadp_mirror *m, __u8 op,
+		       const struct hadp_wire_conn *c, __u64 now_ns)
+{
+	const struct hadp_mirror_store_ops *ops = m->store.ops;
+	struct tomb *t = NULL;
+	__u32 have;
+	int rc;
+
+	rc = ops->conn_version(m->store.ctx, &c->key, &have);
+	if (rc && rc != -ENOENT) {
+		m->st.apply_errors++;
+		return;
+	}
+	if (!rc && op == HADP_WIRE_OP_DUMP && c->version == have) {
+		/* already held: marked live, so the sweep keeps it */
+		if (ops->conn_set(m->store.ctx, c, now_ns))
+			m->st.apply_errors++;
+		else
+			m->st.refreshed++;
+		return;
+	}
+	if (!rc && !hadp_wire_version_newer(c->version, have)) {
+		m->st.stale++;
+		return;
+	}
+	if (rc) {
+		t = tomb_find(m, &c->key, now_ns);
+		if (t && !hadp_wire_version_newer(c->version, t->version)) {
+			m->st.tombstoned++;
+			return;
+		}
+	}
+	if (op == HADP_WIRE_OP_DELETE) {
+		/* Also for a key not held: an update it obsoletes may be
+		 * behind it on the way. */
+		if (!rc && ops->conn_del(m->store.ctx, &c->key)) {
+			m->st.apply_errors++;
+			return;
+		}
+		m->st.deleted++;
+		tomb_put(m, &c->key, c->version, now_ns);
+		return;
+	}
+	if (ops->conn_set(m->store.ctx, c, now_ns)) {
+		m->st.apply_errors++;
+		return;
+	}
+	m->st.applied++;
+	if (t)
+		t->expires_ns = 0;	/* newer than the delete: it is over */
+}
+
+static void apply_update(struct hadp_mirror *m, const struct hadp_wire_msg *msg,
+			 __u64 now_ns)
+{
+	struct hadp_wire_entry e;
+
+	if (msg->op < HADP_WIRE_OP_CREATE || msg->op > HADP_WIRE_OP_DUMP ||
+	    hadp_wire_dec_entry(msg, &e, NULL, NULL)) {
+		m->st.skipped++;
+		return;
+	}
+	if (e.kind == HADP_WIRE_K_CONN) {
+		apply_conn(m, msg->op, &e.conn, now_ns);
+	} else if (msg->op == HADP_WIRE_OP_DELETE) {
+		/* a learned MAC lasts as long as its interface */
+		m->st.skipped++;
+	} else if (m->store.ops->mac_set(m->store.ctx, &e.mac)) {
+		m->st.apply_errors++;
+	} else {
+		m->st.applied++;
+	}
+}
+
+static void dump_seen(struct hadp_mirror *m, __u8 type,
+		      const struct hadp_wire_dump *d, __u64 now_ns)
+{
+	if (d->id != m->req_id || m->sync == HADP_MIRROR_SYNC_NONE ||
+	    m->sync == HADP_MIRROR_SYNC_COMPLETE)
+		return;
+	if (type == HADP_WIRE_T_DUMP_BEGIN) {
+		m->sync = HADP_MIRROR_SYNC_RUNNING;
+	} else if (d->status == HADP_WIRE_DUMP_OK) {
+		int n = m->store.ops->conn_sweep(m->store.ctx, m->req_ns);
+
+		/* Everything the peer holds was set since the request (by
+		 * the dump or a delta, whichever came first): every entry
+		 * arrived before the end was sent. */
+		if (n < 0)
+			m->st.apply_errors++;
+		else
+			m->st.swept += n;
+		m->sync = HADP_MIRROR_SYNC_COMPLETE;
+		m->st.dumps_received++;
+	} else {
+		hadp_mirror_request_dump(m, now_ns);
+	}
+}
+
+int hadp_mirror_rx(struct hadp_mirror *m, const void *msgs, size_t len,
+		   __u64 now_ns)
+{
+	struct hadp_wire_advert adv;
+	struct hadp_wire_dump d;
+	struct hadp_wire_iter it;
+	struct hadp_wire_msg msg;
+	int rc;
+
+	rc = hadp_wire_iter_msgs(&it, msgs, len);
+	while (!rc && (rc = hadp_wire_next(&it, &msg)) > 0) {
+		rc = 0;
+		m->st.rx_msgs++;
+		switch (msg.type) {
+		case HADP_WIRE_T_STATE_UPDATE:
+		case HADP_WIRE_T_PACKET_UPDATE:
+			apply_update(m, &msg, now_ns);
+			continue;
+		case HADP_WIRE_T_ADVERT:
+			if (hadp_wire_dec_advert(&msg, &adv))
+				break;
+			hadp_mirror_set_peer(m, adv.max_count, adv.max_payload,
+					     now_ns);
+			if (msg.op == HADP_WIRE_OP_SOLICIT)
+				hadp_mirror_send_advert(m, false, now_ns);
+			continue;
+		case HADP_WIRE_T_DUMP_REQUEST:
+			if (hadp_wire_dec_dump(&msg, &d))
+				break;
+			mirror_dump_serve(m, &d, now_ns);
+			continue;
+		case HADP_WIRE_T_DUMP_BEGIN:
+		case HADP_WIRE_T_DUMP_END:
+			if (hadp_wire_dec_dump(&msg, &d))
+				break;
+			dump_seen(m, msg.type, &d, now_ns);
+			continue;
+		}
+		m->st.skipped++;
+	}
+	return rc;
+}
