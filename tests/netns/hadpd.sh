@@ -111,6 +111,18 @@ flows_through() {
 	[ "$on1" -gt "$on0" ] 2>/dev/null && [ "$off1" = "$off0" ]
 }
 
+# fake_conn INST: an expired connection (last_seen 0) in INST's conns, as
+# if the datapath had made it long ago; the aging pass deletes it.
+fake_conn() {
+	local p vs
+	p=$(bpffs hvA)/hadp/$1/conns
+	vs=$(bpftool -j map show pinned "$p" | jq .bytes_value) || return 1
+	# shellcheck disable=SC2046
+	bpftool map update pinned "$p" key 0 0 0 7 10 0 0 1 10 0 0 2 0 1 0 2 17 0 0 0 \
+		value $(for _ in $(seq "$vs"); do printf '0 '; done)
+}
+nconns() { bpftool -j map dump pinned "$(bpffs hvA)/hadp/$1/conns" | jq length; }
+
 metrics_parse() {
 	local body
 	body=$(n hvA curl -s -m 2 "http://127.0.0.1:${PORT[$1]}/metrics") || return 1
@@ -174,6 +186,15 @@ check "/metrics of b parses" metrics_parse b
 sleep 1.5
 check_gt "the active ages (hadp_sweeps_total of a)" "$(metric a hadp_sweeps_total)" 0
 check_eq "the standby never ages (hadp_sweeps_total of b)" "$(metric b hadp_sweeps_total)" 0
+check "an expired connection in a's conns" fake_conn a
+check "an expired connection in b's conns" fake_conn b
+sleep 2.5
+check_eq "a's aging deleted it" "$(nconns a)" 0
+check_eq "b's stays: a standby never ages" "$(nconns b)" 1
+check_eq "hadp_sweep_deleted_total of a" "$(metric a hadp_sweep_deleted_total)" 1
+check_eq "hadpd a read the delete's delta (hadp_deltas_read_total conn_delete)" \
+	"$(metric a hadp_deltas_read_total 'type="conn_delete"')" 1
+check_eq "hadp_events_lost_total of a" "$(metric a hadp_events_lost_total)" 0
 
 section "kill -9 the active: the standby takes over"
 fast_ping 400 >"$TESTDIR/ping1" &
@@ -193,6 +214,9 @@ check_eq "b's agent reports active" "$(role b)" active
 check_eq "/readyz of b" "$(http b /readyz)" 200
 check "hadpd b logged its promotion from a" grep -q '^<5>promoted: instance b .*(was a)' "$TESTDIR/hadpd-b.log"
 check "traffic goes through b now, a's counters stay flat" flows_through b a
+sleep 1.2
+check_eq "promoted b ages: its expired connection is gone" "$(nconns b)" 0
+check_eq "hadpd b read that delete's delta" "$(metric b hadp_deltas_read_total 'type="conn_delete"')" 1
 
 section "restarting a: it adopts and stays standby"
 start_agent a
