@@ -8,7 +8,8 @@
  *   hadp_sock.c    the group's kernel UDP socket, transmit
  *   hadp_rx.c      receive: validate, authenticate, replay, deliver, reply
  *   hadp_tx.c      HADP_CMD_SEND: frame, authenticate, send
- *   hadp_genl.c    the generic netlink family "hadp"
+ *   hadp_genl.c    the generic netlink family "hadp": policies, commands
+ *   hadp_deliver.c received packets to the agent (unicast) and monitors
  *   hadp_wire.c    the wire codec of include/hadp/, compiled in
  */
 #ifndef HADP_KMOD_H
@@ -145,10 +146,15 @@ void hadp_wire_ctx_of(struct hadp_wire_ctx *ctx, const union hadp_sockaddr *src,
 		      const union hadp_sockaddr *dst);
 
 /* hadp_genl.c */
+extern struct genl_family hadp_genl_family;
+/* Cleared (and waited for, under RCU) before the family goes away, so
+ * that the receive path never unicasts or multicasts through it after. */
+extern bool hadp_genl_live;
 int hadp_genl_init(void);
 void hadp_genl_exit(void);
-/* Delivery to the agent and to monitors; false once the family is
- * going away. */
+
+/* hadp_deliver.c: to the agent and to monitors; nothing once the family
+ * is going away. */
 int hadp_genl_deliver(struct hadp_group *g, struct sk_buff *skb);
 void hadp_genl_monitor(struct hadp_group *g, enum hadp_dir dir, u32 flags,
 		       u32 opaque, u32 epoch, u64 seq, u64 tstamp,
