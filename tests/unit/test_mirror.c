@@ -328,6 +328,36 @@ START_TEST(test_version_wrap)
 }
 END_TEST
 
+/* Deletes of keys never held are remembered in a bounded table. */
+START_TEST(test_tombs_bounded)
+{
+	struct hadp_mirror_cfg cfg = cfg0;
+	const struct hadp_mirror_stats *st;
+	struct pair *p = malloc(sizeof(*p));
+	unsigned int i;
+
+	cfg.tombs = 8;
+	pair_init(p, &cfg, NULL);
+	st = hadp_mirror_stats(p->e[1]);
+	for (i = 0; i < 20; i++)
+		act(p, HADP_EV_CONN_DELETE, i, 5);
+	settle(p);
+	ck_assert_uint_eq(st->deleted, 20);
+	ck_assert_uint_eq(st->tombs_evicted, 12);
+	/* the newest 8 still hold back older updates */
+	act(p, HADP_EV_CONN_UPDATE, 19, 4);
+	settle(p);
+	ck_assert_uint_eq(st->tombstoned, 1);
+	ck_assert_uint_eq(hadp_mirror_mem_count(p->mem[1]), 0);
+	/* and expire */
+	p->now += cfg.tomb_ns;
+	act(p, HADP_EV_CONN_UPDATE, 18, 4);
+	settle(p);
+	ck_assert_uint_eq(version_at(p->mem[1], 18), 4);
+	pair_free(p);
+}
+END_TEST
+
 START_TEST(test_deletes_propagate)
 {
 	struct pair *p = pair_new(NULL);
@@ -629,6 +659,7 @@ Suite *mirror_suite(void)
 	tcase_add_test(tc, test_reorder_old_never_wins);
 	tcase_add_test(tc, test_version_wrap);
 	tcase_add_test(tc, test_deletes_propagate);
+	tcase_add_test(tc, test_tombs_bounded);
 	tcase_add_test(tc, test_queue_overflow);
 	tcase_add_test(tc, test_bulk_dump);
 	tcase_add_test(tc, test_dump_aborted_retried);

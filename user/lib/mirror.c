@@ -156,7 +156,7 @@ struct hadp_mirror *hadp_mirror_new(const struct hadp_mirror_cfg *cfg,
 {
 	struct hadp_mirror *m;
 	size_t payload = hadp_wire_payload_max(cfg->path_mtu, cfg->ipv6);
-	unsigned int i, tombs = 1;
+	unsigned int i, tombs = TOMB_PROBE;
 
 	if (!cfg->queue_max || !tx->send || !store->ops ||
 	    payload <= HADP_WIRE_OVERHEAD + HADP_WIRE_CONN_MSG_LEN) {
@@ -236,7 +236,8 @@ int hadp_mirror_event(struct hadp_mirror *m, const struct hadp_event *ev,
 		e.mac.version = (__u32)ev->version;
 		e.mac.ifindex = ev->ifindex;
 		memcpy(e.mac.mac, ev->mac, sizeof(e.mac.mac));
-		return put_entry(m, HADP_WIRE_OP_CREATE, &e, now_ns);
+		op = HADP_WIRE_OP_CREATE;
+		goto put;
 	case HADP_EV_CONN_NEW:
 		op = HADP_WIRE_OP_CREATE;
 		break;
@@ -254,9 +255,15 @@ int hadp_mirror_event(struct hadp_mirror *m, const struct hadp_event *ev,
 	e.kind = HADP_WIRE_K_CONN;
 	if (hadp_wire_conn_from_event(&e.conn, &ev->conn, now_ns)) {
 		m->st.events_ignored++;
-		return -EINVAL;
+		return -ERANGE;
 	}
-	return put_entry(m, op, &e, now_ns);
+put:
+	if (put_entry(m, op, &e, now_ns)) {
+		/* only a path too small for one message gets here */
+		m->st.events_ignored++;
+		return -EMSGSIZE;
+	}
+	return 0;
 }
 
 int hadp_mirror_flush(struct hadp_mirror *m, __u64 now_ns)

@@ -138,7 +138,9 @@ void hadp_mirror_free(struct hadp_mirror *m);
 void hadp_mirror_set_peer(struct hadp_mirror *m, unsigned int max_count,
 			  unsigned int max_payload, __u64 now_ns);
 
-/* Sender. event: one ring buffer record. flush: send the open batch
+/* Sender. event: one ring buffer record; -ERANGE (a VNI the wire cannot
+ * carry) or -EMSGSIZE (the peer's limits leave no room for it), both
+ * counted as ignored. flush: send the open batch
  * (call it after each burst of events). poll: retransmit what timed out,
  * retry failed sends, finish a dump whose batches were all acked. */
 int hadp_mirror_event(struct hadp_mirror *m, const struct hadp_event *ev,
@@ -163,7 +165,9 @@ int hadp_mirror_rx(struct hadp_mirror *m, const void *msgs, size_t len,
 		   __u64 now_ns);
 
 /* Bulk sync. request_dump: as a standby, ask the peer for everything
- * (again after an aborted dump, automatically); once it is complete,
+ * (again after an aborted dump, automatically; one that stays incomplete,
+ * say its end was lost to the peer's queue overflow, is the caller's to
+ * ask again after a while); once it is complete,
  * connections neither the dump nor a delta touched since the request
  * are deleted. dump_step: as the active,
  * stream up to budget entries of a requested dump (0 when none runs). */
