@@ -14,6 +14,8 @@ PKGS=(
 	# build: BPF objects, skeletons, CLI, unit tests
 	clang llvm libbpf-dev libxdp-dev libmnl-dev check bpftool
 	pkg-config make gcc libelf-dev zlib1g-dev
+	# the fuzz suite: clang's libFuzzer and sanitizer runtimes
+	libclang-rt-14-dev
 	# build: hadpd's /livez /readyz /metrics
 	libmicrohttpd-dev
 	# build: hadp.ko against Debian's kernel headers
