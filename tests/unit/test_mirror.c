@@ -404,6 +404,17 @@ START_TEST(test_queue_overflow)
 	ck_assert_uint_eq(hadp_mirror_mem_count(p->mem[1]), 4);
 	ck_assert_uint_eq(version_at(p->mem[1], 9), 1);
 	ck_assert_uint_eq(hadp_mirror_lag(p->e[0]), 0);
+
+	/* what the overflow lost, the periodic refresh brings */
+	ck_assert(!hadp_mirror_mem_equal(p->mem[0], p->mem[1]));
+	ck_assert_int_eq(hadp_mirror_refresh(p->e[0], p->now), 0);
+	ck_assert_int_eq(hadp_mirror_refresh(p->e[0], p->now), -EBUSY);
+	while (hadp_mirror_dump_step(p->e[0], 3, p->now) > 0)
+		pump(p);	/* within the queue of 4 */
+	settle(p);
+	ck_assert(hadp_mirror_mem_equal(p->mem[0], p->mem[1]));
+	ck_assert_uint_eq(hadp_mirror_stats(p->e[0])->dumps_served, 1);
+	ck_assert_int_eq(hadp_mirror_sync_state(p->e[1]), HADP_MIRROR_SYNC_NONE);
 	pair_free(p);
 }
 END_TEST

@@ -382,11 +382,23 @@ int hadp_mirror_request_dump(struct hadp_mirror *m, __u64 now_ns)
 	/* Ids only need to differ from the last request's, also across a
 	 * restart of the agent: the clock gives that. */
 	d.id = m->req_id = (__u32)(now_ns / 1000) ^ (m->req_id + 1);
+	if (!d.id)
+		d.id = m->req_id = 1;	/* 0 is the refresh's */
 	m->sync = HADP_MIRROR_SYNC_REQUESTED;
 	m->req_ns = now_ns;
 	rc = mirror_put_dump(m, HADP_WIRE_T_DUMP_REQUEST, &d, now_ns);
 	close_batch(m, now_ns);
 	return rc;
+}
+
+int hadp_mirror_refresh(struct hadp_mirror *m, __u64 now_ns)
+{
+	struct hadp_wire_dump req = { 0 };
+
+	if (m->dumping)
+		return -EBUSY;
+	mirror_dump_serve(m, &req, now_ns);
+	return 0;
 }
 
 int hadp_mirror_dump_step(struct hadp_mirror *m, unsigned int budget,

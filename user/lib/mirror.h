@@ -174,6 +174,10 @@ int hadp_mirror_rx(struct hadp_mirror *m, const void *msgs, size_t len,
 int hadp_mirror_request_dump(struct hadp_mirror *m, __u64 now_ns);
 int hadp_mirror_dump_step(struct hadp_mirror *m, unsigned int budget,
 			  __u64 now_ns);
+/* The periodic refresh: as the active, an unsolicited dump (id 0, which
+ * no request uses) that heals what a lost batch left out; dump_step
+ * streams it. -EBUSY while a dump runs. */
+int hadp_mirror_refresh(struct hadp_mirror *m, __u64 now_ns);
 bool hadp_mirror_dumping(const struct hadp_mirror *m);
 enum hadp_mirror_sync hadp_mirror_sync_state(const struct hadp_mirror *m);
 
