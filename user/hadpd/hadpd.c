@@ -231,6 +231,8 @@ int main(int argc, char **argv)
 	if (parse_args(&d, argc, argv))
 		return 1;
 	hlog_init(d.verbose);
+	if (d.http && hadpd_http_parse(d.http))
+		return 1;
 
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
@@ -242,8 +244,13 @@ int main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &sigs, &old);
 
 	atomic_store(&d.heartbeat, now_ms());
+	/* Listen first: a busy address fails before anything is loaded;
+	 * until the instance is open /readyz says not ready. */
+	if (d.http && hadpd_http_start(&d))
+		goto out;
 	if (start_instance(&d))
 		goto out;
+	atomic_store(&d.opened, true);
 	rb = ring_buffer__new(d.inst.maps[HADP_MAP_EVENTS].fd, on_event, &d, NULL);
 	if (!rb) {
 		hlog(LOG_ERR_P, "opening the events ring buffer of %s: %s",
@@ -255,8 +262,6 @@ int main(int argc, char **argv)
 		hlog(LOG_ERR_P, "opening %s: %s", d.lockfile, strerror(errno));
 		goto out;
 	}
-	if (d.http && hadpd_http_start(&d))
-		goto out;
 	if (hadpd_role_start(&d))
 		goto out;
 	pthread_sigmask(SIG_SETMASK, &old, NULL);

@@ -51,6 +51,7 @@ struct hadpd {
 
 	/* shared with the lock thread and the HTTP threads */
 	atomic_int role;
+	atomic_bool opened;		/* host and inst open: maps readable */
 	atomic_bool lock_failed;
 	atomic_uint_fast64_t heartbeat;		/* CLOCK_MONOTONIC, ms */
 	atomic_uint_fast64_t deltas[HADPD_EV_MAX];
@@ -78,6 +79,7 @@ uint64_t now_ms(void);
 int hadpd_role_start(struct hadpd *d);
 
 /* http.c */
+int hadpd_http_parse(const char *spec);
 int hadpd_http_start(struct hadpd *d);
 void hadpd_http_stop(void);
 

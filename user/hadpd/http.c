@@ -68,6 +68,10 @@ static bool ready(struct hadpd *d, char *why, size_t len)
 	__u32 active, id;
 	int k;
 
+	if (!atomic_load(&d->opened)) {
+		snprintf(why, len, "starting: instance not open yet");
+		return false;
+	}
 	if (!live(d)) {
 		snprintf(why, len, "main loop not running");
 		return false;
@@ -145,7 +149,7 @@ static void stats_sum(struct hadpd *d, struct hadp_stats *tot)
 
 static void metrics(struct hadpd *d, struct buf *b)
 {
-	const char *in = d->inst.name;
+	const char *in = d->instance;
 	int role = atomic_load(&d->role);
 	struct hadp_stats st;
 	char why[128];
@@ -157,6 +161,8 @@ static void metrics(struct hadpd *d, struct buf *b)
 		"hadp_role{instance=\"%s\",role=\"active\"} %d\n"
 		"hadp_role{instance=\"%s\",role=\"standby\"} %d\n",
 		in, role == HADPD_ACTIVE, in, role != HADPD_ACTIVE);
+	if (!atomic_load(&d->opened))
+		return;
 	bprintf(b, "# HELP hadp_ready 1 when /readyz answers 200.\n"
 		"# TYPE hadp_ready gauge\n"
 		"hadp_ready{instance=\"%s\"} %d\n", in, ready(d, why, sizeof(why)));
@@ -269,19 +275,20 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c,
 	return reply(c, MHD_HTTP_NOT_FOUND, "text/plain", why, strlen(why));
 }
 
-/* ADDR:PORT or [ADDR6]:PORT, numeric. */
-int hadpd_http_start(struct hadpd *d)
+static struct sockaddr_storage listen_addr;
+
+/* ADDR:PORT or [ADDR6]:PORT, numeric; checked before anything is loaded. */
+int hadpd_http_parse(const char *spec)
 {
 	struct addrinfo hints = { .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV,
 				  .ai_socktype = SOCK_STREAM };
 	struct addrinfo *ai;
 	char host[256], *port;
-	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
 	int err;
 
-	if (strlen(d->http) >= sizeof(host))
+	if (strlen(spec) >= sizeof(host))
 		goto bad;
-	strcpy(host, d->http);
+	strcpy(host, spec);
 	port = strrchr(host, ':');
 	if (!port || !port[1])
 		goto bad;
@@ -296,25 +303,46 @@ int hadpd_http_start(struct hadpd *d)
 	}
 	err = getaddrinfo(host, port, &hints, &ai);
 	if (err) {
-		hlog(LOG_ERR_P, "--http %s: %s", d->http, gai_strerror(err));
+		hlog(LOG_ERR_P, "--http %s: %s", spec, gai_strerror(err));
 		return -EINVAL;
 	}
-	if (ai->ai_family == AF_INET6)
+	memcpy(&listen_addr, ai->ai_addr, ai->ai_addrlen);
+	freeaddrinfo(ai);
+	return 0;
+bad:
+	hlog(LOG_ERR_P, "--http %s: want ADDR:PORT or [ADDR6]:PORT", spec);
+	return -EINVAL;
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char msg[512];
+	size_t n;
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	n = strlen(msg);
+	while (n && msg[n - 1] == '\n')
+		msg[--n] = '\0';
+	hlog(LOG_ERR_P, "libmicrohttpd: %s", msg);
+}
+
+int hadpd_http_start(struct hadpd *d)
+{
+	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+
+	if (listen_addr.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	daemon_ = MHD_start_daemon(flags, 0, NULL, NULL, handler, d,
-				   MHD_OPTION_SOCK_ADDR, ai->ai_addr,
+				   MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+				   MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&listen_addr,
 				   MHD_OPTION_CONNECTION_TIMEOUT, 10u,
 				   MHD_OPTION_END);
-	freeaddrinfo(ai);
 	if (!daemon_) {
 		hlog(LOG_ERR_P, "--http %s: could not listen", d->http);
 		return -EADDRNOTAVAIL;
 	}
 	hlog(LOG_INFO_P, "serving /livez /readyz /metrics on %s", d->http);
 	return 0;
-bad:
-	hlog(LOG_ERR_P, "--http %s: want ADDR:PORT or [ADDR6]:PORT", d->http);
-	return -EINVAL;
 }
 
 void hadpd_http_stop(void)
