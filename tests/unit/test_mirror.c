@@ -419,6 +419,69 @@ START_TEST(test_queue_overflow)
 }
 END_TEST
 
+/* A reply acks by batch (the packet opaque) and sequence number; a late
+ * reply to an earlier transmission proves the same bytes arrived. */
+START_TEST(test_reply_matching)
+{
+	struct pair *p = malloc(sizeof(*p));
+	const struct hadp_mirror_stats *st;
+	struct pkt *a;
+
+	pair_init(p, &cfg0, NULL);
+	st = hadp_mirror_stats(p->e[0]);
+	act(p, HADP_EV_CONN_NEW, 1, 1);
+	act(p, HADP_EV_CONN_NEW, 2, 1);
+	ck_assert_uint_eq(p->l[0].n, 2);
+	a = &p->l[0].q[0];
+	p->now += RTO;
+	hadp_mirror_poll(p->e[0], p->now);	/* both again: seq 3 and 4 */
+	ck_assert_uint_eq(st->retransmits, 2);
+	hadp_mirror_reply(p->e[0], a->opaque, 5, p->now);	/* never sent */
+	hadp_mirror_reply(p->e[0], a->opaque + 7, a->seq, p->now);
+	ck_assert_uint_eq(st->replies_unknown, 2);
+	hadp_mirror_reply(p->e[0], a->opaque, a->seq, p->now);	/* the first */
+	hadp_mirror_reply(p->e[0], a->opaque, 3, p->now);	/* taken once */
+	ck_assert_uint_eq(st->acked_packets, 1);
+	ck_assert_uint_eq(st->replies_unknown, 3);
+	ck_assert_uint_eq(hadp_mirror_queued(p->e[0]), 1);
+	ck_assert_uint_eq(hadp_mirror_lag(p->e[0]), 1);
+	hadp_mirror_reply(p->e[0], a->opaque + 1, 4, p->now);
+	ck_assert_uint_eq(hadp_mirror_queued(p->e[0]), 0);
+	ck_assert_uint_eq(hadp_mirror_lag(p->e[0]), 0);
+	pair_free(p);
+}
+END_TEST
+
+/* What cannot be used is skipped and counted; the rest applies. */
+START_TEST(test_rx_skips)
+{
+	struct pair *p = malloc(sizeof(*p));
+	struct hadp_wire_entry e = { .kind = HADP_WIRE_K_CONN };
+	struct hadp_wire_enc enc;
+	__u8 buf[512];
+	int len;
+
+	pair_init(p, &cfg0, NULL);
+	e.conn.key = key_of(1, 6);
+	e.conn.version = 1;
+	hadp_wire_enc_init_msgs(&enc, buf, sizeof(buf), 0);
+	ck_assert_int_eq(hadp_wire_enc_msg(&enc, 42, 0, 0, "x", 1), 0);
+	ck_assert_int_eq(hadp_wire_enc_entry(&enc, 9, 0, &e), 0);	/* bad op */
+	ck_assert_int_eq(hadp_wire_enc_msg(&enc, HADP_WIRE_T_STATE_UPDATE,
+					   HADP_WIRE_OP_CREATE, 0, "\x07\x02", 2), 0);
+	ck_assert_int_eq(hadp_wire_enc_entry(&enc, HADP_WIRE_OP_CREATE, 0, &e), 0);
+	len = hadp_wire_enc_finish(&enc, NULL, NULL);
+	ck_assert_int_gt(len, 0);
+	ck_assert_int_eq(hadp_mirror_rx(p->e[1], buf, len, p->now), 0);
+	ck_assert_uint_eq(hadp_mirror_stats(p->e[1])->skipped, 3);
+	ck_assert_uint_eq(hadp_mirror_stats(p->e[1])->applied, 1);
+	/* a stream cut short applies what came before the cut */
+	ck_assert_int_lt(hadp_mirror_rx(p->e[1], buf, len - 1, p->now), 0);
+	ck_assert_uint_eq(version_at(p->mem[1], 1), 1);
+	pair_free(p);
+}
+END_TEST
+
 /* A standby joins an active holding N connections that keep changing
  * while the dump runs, over a lossy link. */
 START_TEST(test_bulk_dump)
@@ -671,6 +734,8 @@ Suite *mirror_suite(void)
 	tcase_add_test(tc, test_version_wrap);
 	tcase_add_test(tc, test_deletes_propagate);
 	tcase_add_test(tc, test_tombs_bounded);
+	tcase_add_test(tc, test_reply_matching);
+	tcase_add_test(tc, test_rx_skips);
 	tcase_add_test(tc, test_queue_overflow);
 	tcase_add_test(tc, test_bulk_dump);
 	tcase_add_test(tc, test_dump_aborted_retried);
