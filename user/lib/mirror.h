@@ -39,9 +39,10 @@ struct hadp_map;
 /*
  * Local state the receiver writes and a dump reads. Every function
  * returns 0 or a -errno; conn_version returns -ENOENT for a key it does
- * not hold. conn_set creates or replaces the entry (both of its keys);
- * the entry carries an age, the store turns it into a last_seen on its
- * own clock (now_ns). A learned MAC is written as is: the datapath locks
+ * not hold. conn_set creates or replaces the entry (both of its keys)
+ * with last_seen = now_ns: the entry's age is another host's view, a
+ * synced entry counts as just seen (docs/nat.md). A learned MAC is
+ * written as is: the datapath locks
  * a MAC once learned, so it has one version only.
  * dump_start snapshots what to walk (the number of entries, or a
  * -errno); dump_next gives the next entry: 1, 0 at the end, or -errno.
