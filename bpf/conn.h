@@ -17,6 +17,22 @@
 #define ICMP_ECHO_	8
 #define NSEC		1000000000ULL
 
+/*
+ * The version a new connection starts at: the clock in units of 65.5 us,
+ * not 1. A key deleted and opened again must rank above its earlier
+ * incarnation, or a standby still holding that one (or its tombstone)
+ * would take the new one for a late, older update. An incarnation makes
+ * a handful of changes, so any reopening later than a few hundred
+ * microseconds ranks above it; versions compare wrap-safe (RFC 1982
+ * style) over 2^31 units, about 39 hours.
+ */
+static __always_inline __u32 conn_first_version(void)
+{
+	__u32 v = bpf_ktime_get_ns() >> 16;
+
+	return v ? v : 1;
+}
+
 /* The public-side key of a connection, derived from its VM-side key and
  * record: what a packet from outside carries. */
 static __always_inline void conn_rkey(struct hadp_conn_key *rk,

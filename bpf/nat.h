@@ -197,7 +197,7 @@ conn_new_out(struct pkt *p, struct iphdr *ip, struct l4info *l,
 {
 	struct hadp_conn c = {
 		.last_seen = now,
-		.version = 1,
+		.version = conn_first_version(),
 		.ifindex = p->ctx->ingress_ifindex,
 		.state = conn_first_state(ip, l),
 	};
@@ -375,7 +375,7 @@ conn_new_in(struct pkt *p, struct iphdr *ip, struct l4info *l, __u32 ifindex,
 	};
 	struct hadp_conn c = {
 		.last_seen = now,
-		.version = 1,
+		.version = conn_first_version(),
 		.ifindex = ifindex,
 		.nat_ip = ip->daddr,
 		.nat_port = k.sport,

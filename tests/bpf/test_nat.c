@@ -13,6 +13,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <string.h>
+#include <unistd.h>
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -273,12 +274,13 @@ START_TEST(snat_new_and_established)
 	ck_assert_uint_eq(ntohs(c.nat_port), port);
 	ck_assert_uint_eq(c.nat_ip, NAT_IP);
 	ck_assert_uint_eq(c.state, HADP_CONN_OPENING);
-	ck_assert_uint_eq(c.version, 1);
+	ck_assert_uint_ne(c.version, 0);
 	ck_assert_uint_eq(c.ifindex, (uint32_t)E.ifindex[VM1]);
 
 	/* The delta describes it completely, both keys. */
 	ck_assert_int_eq(drain_events(), 1);
 	ck_assert_uint_eq(ev[0].type, HADP_EV_CONN_NEW);
+	ck_assert_uint_eq(ev[0].version, c.version);
 	ck_assert_mem_eq(&ev[0].conn.key, &k, sizeof(k));
 	ck_assert_uint_eq(ev[0].conn.rkey.src, INET);
 	ck_assert_uint_eq(ev[0].conn.rkey.dst, NAT_IP);
@@ -301,6 +303,7 @@ END_TEST
 START_TEST(snat_reply_translated_back)
 {
 	struct pkt in, out, inner, reply, tun, exp;
+	uint64_t v0;
 	uint16_t port;
 	struct hadp_conn_key k = { .vni = 100, .proto = 17 };
 	struct hadp_conn c;
@@ -310,7 +313,8 @@ START_TEST(snat_reply_translated_back)
 	vm_send(VM1, &in, &out);
 	inner_of(&inner, &out);
 	port = get16(inner.d + 34);
-	drain_events();
+	ck_assert_int_eq(drain_events(), 1);
+	v0 = ev[0].version;
 
 	l4_packet(&reply, MAC[UL0], ROUTER_MAC, INET, NAT_IP, 17, 53, port, 0, 30);
 	from_router(&tun, &reply, NAT_UL);
@@ -329,10 +333,10 @@ START_TEST(snat_reply_translated_back)
 	ck_assert_int_eq(bpf_map_lookup_elem(bpf_map__fd(E.skel->maps.conns),
 					     &k, &c), 0);
 	ck_assert_uint_eq(c.state, HADP_CONN_ESTABLISHED);
-	ck_assert_uint_eq(c.version, 2);
+	ck_assert_uint_eq(c.version, v0 + 1);
 	ck_assert_int_eq(drain_events(), 1);
 	ck_assert_uint_eq(ev[0].type, HADP_EV_CONN_UPDATE);
-	ck_assert_uint_eq(ev[0].version, 2);
+	ck_assert_uint_eq(ev[0].version, v0 + 1);
 }
 END_TEST
 
@@ -683,6 +687,7 @@ static struct hadp_conn tcp_conn(void)
 START_TEST(tcp_fin_and_rst)
 {
 	struct pkt in, out, inner, reply, tun;
+	uint32_t v0;
 	uint16_t port;
 
 	nat_setup();
@@ -691,6 +696,7 @@ START_TEST(tcp_fin_and_rst)
 	inner_of(&inner, &out);
 	port = get16(inner.d + 34);
 	ck_assert_uint_eq(tcp_conn().state, HADP_CONN_OPENING);
+	v0 = tcp_conn().version;
 
 	l4_packet(&reply, MAC[UL0], ROUTER_MAC, INET, NAT_IP, 6, 80, port, 0x12, 0);
 	from_router(&tun, &reply, NAT_UL);
@@ -700,7 +706,7 @@ START_TEST(tcp_fin_and_rst)
 	/* Data does not change the state. */
 	l4_packet(&in, DEVMAC[VM1], MAC[VM1], V4[VM1], INET, 6, 33000, 80, 0x10, 100);
 	vm_send(VM1, &in, &out);
-	ck_assert_uint_eq(tcp_conn().version, 2);
+	ck_assert_uint_eq(tcp_conn().version, v0 + 1);
 
 	l4_packet(&in, DEVMAC[VM1], MAC[VM1], V4[VM1], INET, 6, 33000, 80, 0x11, 0);
 	vm_send(VM1, &in, &out);
@@ -711,14 +717,14 @@ START_TEST(tcp_fin_and_rst)
 	from_router(&tun, &reply, NAT_UL);
 	ck_assert_int_eq(ul_recv(&tun, &out), XDP_REDIRECT);
 	ck_assert_uint_eq(tcp_conn().state, HADP_CONN_CLOSED);
-	ck_assert_uint_eq(tcp_conn().version, 4);
+	ck_assert_uint_eq(tcp_conn().version, v0 + 3);
 
 	/* NEW, then an UPDATE per change, versions in order. */
 	ck_assert_int_eq(drain_events(), 4);
 	ck_assert_uint_eq(ev[0].type, HADP_EV_CONN_NEW);
 	for (int i = 1; i < 4; i++) {
 		ck_assert_uint_eq(ev[i].type, HADP_EV_CONN_UPDATE);
-		ck_assert_uint_eq(ev[i].version, (uint64_t)i + 1);
+		ck_assert_uint_eq(ev[i].version, v0 + i);
 	}
 	ck_assert_uint_eq(ev[3].conn.val.state, HADP_CONN_CLOSED);
 
@@ -727,6 +733,18 @@ START_TEST(tcp_fin_and_rst)
 	ck_assert_int_eq(vm_send(VM1, &in, &out), XDP_DROP);
 }
 END_TEST
+
+static struct hadp_event born[4];
+
+/* The creation version of the connection a delete event is about. */
+static uint64_t version_born(const struct hadp_event *del)
+{
+	for (int i = 0; i < 4; i++)
+		if (!memcmp(&born[i].conn.key, &del->conn.key, sizeof(del->conn.key)))
+			return born[i].version;
+	ck_abort_msg("a delete for a connection never created");
+	return 0;
+}
 
 START_TEST(sweep_ages_and_flushes)
 {
@@ -744,7 +762,9 @@ START_TEST(sweep_ages_and_flushes)
 	}
 	l4_packet(&in, DEVMAC[VM2], MAC[VM2], V4[VM2], INET, 6, 6000, 80, 0x02, 0);
 	vm_send(VM2, &in, &out);
-	drain_events();
+	/* The versions the four connections were created with. */
+	ck_assert_int_eq(drain_events(), 4);
+	memcpy(born, ev, sizeof(born));
 
 	set_timeouts(keep);
 	ck_assert_int_eq(sweep(HADP_SWEEP_AGE, 0, &res), 0);
@@ -758,7 +778,7 @@ START_TEST(sweep_ages_and_flushes)
 	for (i = 0; i < 3; i++) {
 		ck_assert_uint_eq(ev[i].type, HADP_EV_CONN_DELETE);
 		ck_assert_uint_eq(ev[i].conn.key.proto, 17);
-		ck_assert_uint_eq(ev[i].version, 2);
+		ck_assert_uint_eq(ev[i].version, version_born(&ev[i]) + 1);
 		del++;
 	}
 	ck_assert_int_eq(del, 3);
@@ -770,6 +790,29 @@ START_TEST(sweep_ages_and_flushes)
 	ck_assert_int_eq(count_entries(E.skel->maps.conns_rev), 0);
 	ck_assert_int_eq(drain_events(), 1);
 	ck_assert_uint_eq(ev[0].conn.key.proto, 6);
+}
+END_TEST
+
+START_TEST(reopened_connection_ranks_above_its_past)
+{
+	struct pkt in, out;
+	struct hadp_sweep res;
+	uint32_t deleted;
+
+	nat_setup();
+	l4_packet(&in, DEVMAC[VM1], MAC[VM1], V4[VM1], INET, 17, 4000, 53, 0, 8);
+	vm_send(VM1, &in, &out);
+	ck_assert_int_eq(sweep(HADP_SWEEP_FLUSH, 0, &res), 1);
+	ck_assert_int_eq(drain_events(), 2);
+	ck_assert_uint_eq(ev[1].type, HADP_EV_CONN_DELETE);
+	deleted = ev[1].version;
+	/* A standby holding the old incarnation, or its tombstone, must
+	 * take the new one as newer (wrap-safe comparison). */
+	usleep(1000);
+	vm_send(VM1, &in, &out);
+	ck_assert_int_eq(drain_events(), 1);
+	ck_assert_uint_eq(ev[0].type, HADP_EV_CONN_NEW);
+	ck_assert_int_gt((int32_t)((uint32_t)ev[0].version - deleted), 0);
 }
 END_TEST
 
@@ -898,6 +941,7 @@ TCase *tcase_nat(void)
 	tcase_add_test(tc, icmp_error_from_vm_translated);
 	tcase_add_test(tc, tcp_fin_and_rst);
 	tcase_add_test(tc, sweep_ages_and_flushes);
+	tcase_add_test(tc, reopened_connection_ranks_above_its_past);
 	tcase_add_test(tc, ports_never_handed_out_twice);
 	tcase_add_test(tc, connection_memory_budget);
 	return tc;

@@ -36,8 +36,8 @@ once, each checking its own bytes, and a server that logs who it saw.
       result with `bpftool -j map dump` of "conns" and "conns_rev": same
       keys, same records (version, ifindex, NAT address and port, state,
       flags), both directions; every NEW on a key not live, every UPDATE
-      and DELETE on a live one, versions +1 at each NEW/UPDATE (1 at NEW),
-      greater at DELETE; every peer a server logged ("tcp|udp|udp0 IP
+      and DELETE on a live one, versions +1 at each UPDATE, greater at
+      DELETE, and a NEW above its key's last DELETE; every peer a server logged ("tcp|udp|udp0 IP
       PORT") is the public side of some connection; `hadp -j flow show`
       (--flows) lists exactly the live connections, with their version,
       state and public address and port. Writes a JSON summary
@@ -381,6 +381,7 @@ def deltas(args):
     live = {}          # key -> {"rkey", "val"}
     history = {}       # key -> list of states of the current incarnation
     done = []          # (key, states) of deleted incarnations
+    gone = {}          # key -> version of its last delete
     ever = set()       # (proto, nat_ip, nat_port) of every NEW
     counts = collections.Counter()
     for path in args.events:
@@ -409,8 +410,10 @@ def deltas(args):
                 if t == "new":
                     if k in live:
                         bad.append(f"{where}: NEW for a live connection")
-                    if ev["version"] != 1:
-                        bad.append(f"{where}: NEW with version {ev['version']}")
+                    # A reopened key must rank above its last incarnation.
+                    if k in gone and ev["version"] <= gone[k]:
+                        bad.append(f"{where}: NEW version {ev['version']} <= "
+                                   f"deleted {gone[k]}")
                     live[k] = {"rkey": rk, "val": val}
                     history[k] = [val["state"]]
                     ever.add((k[5], val["nat_ip"], val["nat_port"]))
@@ -434,6 +437,7 @@ def deltas(args):
                     history[k].append(val["state"])
                 else:
                     done.append((k, history.pop(k)))
+                    gone[k] = ev["version"]
                     del live[k]
 
     with open(args.conns) as f:
