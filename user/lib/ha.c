@@ -11,6 +11,7 @@
 #include <linux/genetlink.h>
 
 #include "ha.h"
+#include "nl.h"
 #include "util.h"
 
 static const char *const stat_names[__HADP_STAT_MAX] = {
@@ -101,28 +102,9 @@ struct req {
 
 static int cb_error(const struct nlmsghdr *nlh, void *arg)
 {
-	const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
 	struct req *r = arg;
-	const struct nlattr *a;
-	size_t off;
 
-	if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*e)))
-		return MNL_CB_ERROR;
-	if (!e->error)
-		return MNL_CB_STOP;
-	if (nlh->nlmsg_flags & NLM_F_ACK_TLVS) {
-		off = sizeof(*e);
-		if (!(nlh->nlmsg_flags & NLM_F_CAPPED))
-			off += e->msg.nlmsg_len - sizeof(e->msg);
-		mnl_attr_for_each(a, nlh, off) {
-			if (mnl_attr_get_type(a) == NLMSGERR_ATTR_MSG &&
-			    mnl_attr_validate(a, MNL_TYPE_NUL_STRING) >= 0)
-				snprintf(r->h->extack, sizeof(r->h->extack),
-					 "%s", mnl_attr_get_str(a));
-		}
-	}
-	errno = -e->error;
-	return MNL_CB_ERROR;
+	return hadp_nl_ack(nlh, r->h->extack, sizeof(r->h->extack));
 }
 
 /* mnl_cb_run2 runs its own defaults only for types past the control

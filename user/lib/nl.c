@@ -25,10 +25,9 @@ struct nl_req {
 	char extack[256];	/* the kernel's message on failure */
 };
 
-static int cb_error(const struct nlmsghdr *nlh, void *arg)
+int hadp_nl_ack(const struct nlmsghdr *nlh, char *extack, size_t size)
 {
 	const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
-	struct nl_req *r = arg;
 	const struct nlattr *a;
 	size_t off;
 
@@ -45,12 +44,18 @@ static int cb_error(const struct nlmsghdr *nlh, void *arg)
 		mnl_attr_for_each(a, nlh, off) {
 			if (mnl_attr_get_type(a) == NLMSGERR_ATTR_MSG &&
 			    mnl_attr_validate(a, MNL_TYPE_NUL_STRING) >= 0)
-				snprintf(r->extack, sizeof(r->extack), "%s",
-					 mnl_attr_get_str(a));
+				snprintf(extack, size, "%s", mnl_attr_get_str(a));
 		}
 	}
 	errno = -e->error;
 	return MNL_CB_ERROR;
+}
+
+static int cb_error(const struct nlmsghdr *nlh, void *arg)
+{
+	struct nl_req *r = arg;
+
+	return hadp_nl_ack(nlh, r->extack, sizeof(r->extack));
 }
 
 static int cb_data(const struct nlmsghdr *nlh, void *arg)

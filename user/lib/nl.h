@@ -21,6 +21,12 @@ struct hadp_link {
 	__u32 mtu;
 };
 
+/* An NLMSG_ERROR message for mnl_cb_run2's control table: MNL_CB_STOP
+ * for an ack, else MNL_CB_ERROR with errno set and the kernel's
+ * extended-ack text (if any) in extack. */
+struct nlmsghdr;
+int hadp_nl_ack(const struct nlmsghdr *nlh, char *extack, size_t size);
+
 /* By name (ifindex 0) or by ifindex (name NULL). -ENODEV reported as
  * "device X does not exist". */
 int hadp_link_get(const char *name, int ifindex, struct hadp_link *l);
