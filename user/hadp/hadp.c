@@ -160,27 +160,36 @@ int cli_open_write(struct cli *c)
 	return err;
 }
 
-int cli_open_show(struct cli *c)
+/* The instance -I names, else the active one: 1 when opened, 0 when
+ * there is no (loaded) active instance, or -errno. */
+static int open_named_or_active(struct cli *c)
 {
 	__u32 active;
 	int err;
 
-	err = open_host(c, false);
-	if (err)
-		return err;
-	if (c->instance)
-		return hadp_inst_open_all(&c->host, c->instance, c->insts,
-					  &c->n);
-	err = hadp_active_get(&c->host, &active);
-	if (err)
-		return err;
-	if (active != HADP_NO_INSTANCE) {
-		err = hadp_inst_open(&c->host, active, &c->insts[0]);
-		if (!err)
-			c->n = 1;
-		if (err != -ENOENT)
-			return err;
+	if (c->instance) {
+		err = hadp_inst_open_all(&c->host, c->instance, c->insts,
+					 &c->n);
+		return err ?: 1;
 	}
+	err = hadp_active_get(&c->host, &active);
+	if (err || active == HADP_NO_INSTANCE)
+		return err;
+	err = hadp_inst_open(&c->host, active, &c->insts[0]);
+	if (err)
+		return err == -ENOENT ? 0 : err;
+	c->n = 1;
+	return 1;
+}
+
+int cli_open_show(struct cli *c)
+{
+	int err;
+
+	err = open_host(c, false);
+	err = err ?: open_named_or_active(c);
+	if (err)
+		return err < 0 ? err : 0;
 	/* No active instance: the first one, so that a show still shows. */
 	err = hadp_inst_open_all(&c->host, NULL, c->insts, &c->n);
 	if (!err && c->n > 1) {
@@ -192,7 +201,6 @@ int cli_open_show(struct cli *c)
 
 int cli_open_one(struct cli *c)
 {
-	__u32 active;
 	int err;
 
 	err = hadp_host_open(&c->host, c->bpffs, false);
@@ -203,21 +211,9 @@ int cli_open_one(struct cli *c)
 	if (err == -ENOENT)
 		hadp_err("no datapath loaded in %s/hadp (hadp dp load)",
 			 c->bpffs);
+	err = err ?: open_named_or_active(c);
 	if (err)
-		return err;
-	if (c->instance)
-		return hadp_inst_open_all(&c->host, c->instance, c->insts,
-					  &c->n);
-	err = hadp_active_get(&c->host, &active);
-	if (err)
-		return err;
-	if (active != HADP_NO_INSTANCE) {
-		err = hadp_inst_open(&c->host, active, &c->insts[0]);
-		if (!err)
-			c->n = 1;
-		if (err != -ENOENT)
-			return err;
-	}
+		return err < 0 ? err : 0;
 	hadp_err("no instance is active: name one with -I");
 	return -ENOENT;
 }

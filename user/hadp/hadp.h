@@ -72,6 +72,18 @@ int iface_find_all(struct cli *c, const char *name, __u32 ifindex[]);
 typedef int (*iface_attr_unwrite)(struct hadp_txn *t,
 				  const struct hadp_inst *inst, __u32 ifindex,
 				  const void *val);
+/* Check val against interface name (ifindex in inst) before any write. */
+typedef int (*iface_attr_check)(const struct hadp_inst *inst,
+				const char *name, __u32 ifindex,
+				const void *val);
+/* Write val for interface ifindex of inst, in journal t. */
+typedef int (*iface_attr_write)(struct hadp_txn *t,
+				const struct hadp_inst *inst, __u32 ifindex,
+				const void *val);
+/* `OBJECT add iface NAME ...` for a per-interface attribute val: checked
+ * in every target instance, then written, all rolled back on failure. */
+int iface_attr_add(struct cli *c, const char *name, iface_attr_check check,
+		   iface_attr_write write, const void *val);
 /* `OBJECT del iface NAME` for a per-interface attribute kept in map
  * (an enum hadp_map_id) with values of vsize bytes, in every target
  * instance; what names it in errors ("NAT ip", "VIP"). */

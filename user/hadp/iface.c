@@ -508,6 +508,26 @@ int do_iface(struct cli *c, int argc, char **argv)
 	return cli_usage_error("iface", argv[0]);
 }
 
+int iface_attr_add(struct cli *c, const char *name, iface_attr_check check,
+		   iface_attr_write write, const void *val)
+{
+	struct hadp_txn t = HADP_TXN_INIT;
+	__u32 ifindex[HADP_MAX_INSTANCES];
+	int i, err;
+
+	err = cli_open_write(c);
+	err = err ?: iface_find_all(c, name, ifindex);
+	for (i = 0; !err && i < c->n; i++)
+		err = check(&c->insts[i], name, ifindex[i], val);
+	for (i = 0; !err && i < c->n; i++)
+		err = write(&t, &c->insts[i], ifindex[i], val);
+	if (err)
+		hadp_txn_rollback(&t);
+	else
+		hadp_txn_commit(&t);
+	return err;
+}
+
 int iface_attr_del(struct cli *c, int argc, char **argv, int map,
 		   size_t vsize, iface_attr_unwrite unwrite, const char *what)
 {

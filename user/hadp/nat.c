@@ -141,8 +141,9 @@ static int nat_ip_free(const struct hadp_inst *inst, __be32 ip)
 /* ---- nat add / del ------------------------------------------------------ */
 
 static int nat_add_check(const struct hadp_inst *inst, const char *name,
-			 __u32 ifindex, const struct hadp_snat *sn)
+			 __u32 ifindex, const void *val)
 {
+	const struct hadp_snat *sn = val;
 	struct hadp_ifindex key = { ifindex };
 	struct hadp_nat_range r = {
 		.port_min = sn->port_min,
@@ -175,8 +176,9 @@ static int nat_add_check(const struct hadp_inst *inst, const char *name,
 }
 
 static int nat_add_write(struct hadp_txn *t, const struct hadp_inst *inst,
-			 __u32 ifindex, const struct hadp_snat *sn)
+			 __u32 ifindex, const void *val)
 {
+	const struct hadp_snat *sn = val;
 	struct hadp_underlay ulv = { .kind = HADP_UL_NAT, .ifindex = ifindex };
 	struct hadp_ifindex key = { ifindex };
 	struct hadp_nat_range r = {
@@ -206,11 +208,9 @@ static int nat_add(struct cli *c, int argc, char **argv)
 {
 	static const char *const keys[] = { "iface", "ip", "ports", "underlay" };
 	enum { IFACE, IP, PORTS, UNDERLAY };
-	struct hadp_txn t = HADP_TXN_INIT;
 	const char *v[ARRAY_SIZE(keys)];
-	__u32 ifindex[HADP_MAX_INSTANCES];
 	struct hadp_snat sn = {};
-	int i, err;
+	int i;
 
 	if (cli_kv(argc, argv, keys, ARRAY_SIZE(keys), v))
 		return -EINVAL;
@@ -223,17 +223,7 @@ static int nat_add(struct cli *c, int argc, char **argv)
 	    parse_ipv6_host("underlay", v[UNDERLAY], sn.underlay))
 		return -EINVAL;
 
-	err = cli_open_write(c);
-	err = err ?: iface_find_all(c, v[IFACE], ifindex);
-	for (i = 0; !err && i < c->n; i++)
-		err = nat_add_check(&c->insts[i], v[IFACE], ifindex[i], &sn);
-	for (i = 0; !err && i < c->n; i++)
-		err = nat_add_write(&t, &c->insts[i], ifindex[i], &sn);
-	if (err)
-		hadp_txn_rollback(&t);
-	else
-		hadp_txn_commit(&t);
-	return err;
+	return iface_attr_add(c, v[IFACE], nat_add_check, nat_add_write, &sn);
 }
 
 static int nat_unwrite(struct hadp_txn *t, const struct hadp_inst *inst,

@@ -39,8 +39,9 @@ int vip_find_ip(const struct hadp_inst *inst, __be32 ip, __u32 *ifindex)
 }
 
 static int vip_add_check(const struct hadp_inst *inst, const char *name,
-			 __u32 ifindex, const struct hadp_vip *vip)
+			 __u32 ifindex, const void *val)
 {
+	const struct hadp_vip *vip = val;
 	struct hadp_ifindex key = { ifindex };
 	char a[INET_ADDRSTRLEN], other[HADP_NAME_LEN];
 	struct hadp_iface ifc;
@@ -77,8 +78,9 @@ static int vip_add_check(const struct hadp_inst *inst, const char *name,
 }
 
 static int vip_add_write(struct hadp_txn *t, const struct hadp_inst *inst,
-			 __u32 ifindex, const struct hadp_vip *vip)
+			 __u32 ifindex, const void *val)
 {
+	const struct hadp_vip *vip = val;
 	struct hadp_underlay ulv = { .kind = HADP_UL_VIP, .ifindex = ifindex };
 	struct hadp_ifindex key = { ifindex };
 	struct hadp_underlay_key ul;
@@ -99,11 +101,9 @@ static int vip_add(struct cli *c, int argc, char **argv)
 {
 	static const char *const keys[] = { "iface", "ip", "underlay" };
 	enum { IFACE, IP, UNDERLAY };
-	struct hadp_txn t = HADP_TXN_INIT;
 	const char *v[ARRAY_SIZE(keys)];
-	__u32 ifindex[HADP_MAX_INSTANCES];
 	struct hadp_vip vip = {};
-	int i, err;
+	int i;
 
 	if (cli_kv(argc, argv, keys, ARRAY_SIZE(keys), v))
 		return -EINVAL;
@@ -115,17 +115,7 @@ static int vip_add(struct cli *c, int argc, char **argv)
 	    parse_ipv6_host("underlay", v[UNDERLAY], vip.underlay))
 		return -EINVAL;
 
-	err = cli_open_write(c);
-	err = err ?: iface_find_all(c, v[IFACE], ifindex);
-	for (i = 0; !err && i < c->n; i++)
-		err = vip_add_check(&c->insts[i], v[IFACE], ifindex[i], &vip);
-	for (i = 0; !err && i < c->n; i++)
-		err = vip_add_write(&t, &c->insts[i], ifindex[i], &vip);
-	if (err)
-		hadp_txn_rollback(&t);
-	else
-		hadp_txn_commit(&t);
-	return err;
+	return iface_attr_add(c, v[IFACE], vip_add_check, vip_add_write, &vip);
 }
 
 static int vip_unwrite(struct hadp_txn *t, const struct hadp_inst *inst,
