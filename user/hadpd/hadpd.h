@@ -16,6 +16,8 @@
 
 #include "dp.h"
 
+struct mnl_socket;
+
 enum hadpd_role {
 	HADPD_STANDBY = 0,
 	HADPD_ACTIVE = 1,
@@ -62,6 +64,19 @@ struct hadpd {
 	atomic_uint_fast64_t swept;		/* entries scanned */
 	atomic_uint_fast64_t aged;		/* entries deleted */
 	atomic_uint_fast64_t promotions;
+
+	/* neigh.c: the underlay neighbour map follows the kernel's */
+	int neigh_fd;				/* rtnetlink, -1 when closed */
+	struct mnl_socket *neigh_nl;
+	bool neigh_dirty;			/* refresh at next turn */
+	atomic_uint_fast64_t neigh_events;
+	atomic_uint_fast64_t neigh_updates;	/* entries rewritten */
+	atomic_uint_fast64_t neigh_errors;
+
+	/* audit.c */
+	unsigned int audit_interval;		/* seconds */
+	atomic_uint_fast64_t audit_runs;
+	atomic_uint_fast64_t audit_findings;
 };
 
 /* Logging to stderr with systemd level prefixes (<3> err ... <7> debug). */
@@ -77,6 +92,17 @@ uint64_t now_ms(void);
 
 /* role.c: the lock thread; promotes when it gets the lock. */
 int hadpd_role_start(struct hadpd *d);
+
+/* neigh.c: subscribe to the kernel's neighbour and route events (the fd
+ * to poll, or -errno); on_readable reads them and marks a refresh due;
+ * refresh rewrites this instance's "neighs" entries that changed. */
+int hadpd_neigh_open(struct hadpd *d);
+void hadpd_neigh_on_readable(struct hadpd *d);
+void hadpd_neigh_refresh(struct hadpd *d);
+void hadpd_neigh_close(struct hadpd *d);
+
+/* audit.c: one pass; findings are logged (warning) and counted. */
+void hadpd_audit(struct hadpd *d);
 
 /* http.c */
 int hadpd_http_parse(const char *spec);
