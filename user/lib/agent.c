@@ -34,7 +34,7 @@ static int status_open(const char *path)
 
 	if (fd < 0)
 		return -errno;
-	if (bpf_map_get_info_by_fd(fd, &info, &len)) {
+	if (bpf_obj_get_info_by_fd(fd, &info, &len)) {
 		int err = -errno;
 
 		close(fd);
