@@ -1,16 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* hadp neigh: the Ethernet next hops of underlay addresses, copied from the
- * kernel's neighbour table until the agent follows its events. */
+ * kernel's neighbour table; hadpd follows its events, `hadp neigh sync`
+ * catches up where no agent runs. */
 #include <errno.h>
 #include <net/if.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <bpf/bpf.h>
-
 #include "hadp.h"
 #include "names.h"
-#include "nl.h"
+#include "neigh.h"
 #include "parse.h"
 #include "print.h"
 #include "util.h"
@@ -107,46 +106,7 @@ void neigh_print_body(const struct hadp_neigh *n)
 	print_string("state", " %s", hadp_neigh_state_name(n->state));
 }
 
-static bool neigh_same(const struct hadp_neigh *a, const struct hadp_neigh *b)
-{
-	return a->state == b->state && a->ifindex == b->ifindex &&
-	       !memcmp(a->mac, b->mac, 6) && !memcmp(a->gateway, b->gateway, 16);
-}
-
-/* One resolution per address, however many instances hold it. */
-struct resolved {
-	struct hadp_neigh_key key;
-	struct hadp_neigh val;
-};
-
-static int resolve_cached(struct resolved **cache, size_t *n,
-			  const struct hadp_neigh_key *key,
-			  struct hadp_neigh *out)
-{
-	struct resolved *r;
-	size_t i;
-	int err;
-
-	for (i = 0; i < *n; i++) {
-		if (!memcmp(&(*cache)[i].key, key, sizeof(*key))) {
-			*out = (*cache)[i].val;
-			return 0;
-		}
-	}
-	err = hadp_neigh_resolve(key->addr, out, 1000);
-	if (err)
-		return err;
-	r = realloc(*cache, (*n + 1) * sizeof(*r));
-	if (!r)
-		return -ENOMEM;
-	r[*n].key = *key;
-	r[*n].val = *out;
-	*cache = r;
-	(*n)++;
-	return 0;
-}
-
-static void report(const struct hadp_inst *inst,
+static void report(void *ctx, const struct hadp_inst *inst,
 		   const struct hadp_neigh_key *key,
 		   const struct hadp_neigh *old, const struct hadp_neigh *new)
 {
@@ -164,38 +124,21 @@ static void report(const struct hadp_inst *inst,
 
 int neigh_refresh(struct cli *c, struct hadp_txn *t, bool print)
 {
-	struct resolved *cache = NULL;
-	struct hadp_neigh_key *keys;
-	struct hadp_neigh old, new;
-	size_t ncache = 0, i, n;
+	/* An operator waits a second for a gateway to resolve, and any
+	 * failure undoes the whole change. */
+	struct hadp_neigh_refresh r = {
+		.timeout_ms = 1000,
+		.report = print ? report : NULL,
+	};
 	int k, err = 0;
 
 	if (print)
 		open_array(NULL);
-	for (k = 0; k < c->n && !err; k++) {
-		const struct hadp_map *m = &c->insts[k].maps[HADP_MAP_NEIGHS];
-
-		err = hadp_map_keys(m, (void **)&keys, &n);
-		if (err)
-			break;
-		for (i = 0; i < n && !err; i++) {
-			if (hadp_map_lookup(m, &keys[i], &old))
-				continue;
-			err = resolve_cached(&cache, &ncache, &keys[i], &new);
-			if (err || neigh_same(&old, &new))
-				continue;
-			err = hadp_txn_update(t, m, &keys[i], &new, BPF_EXIST);
-			/* Deleted meanwhile by a route del: nothing to do. */
-			if (err == -ENOENT)
-				err = 0;
-			else if (!err && print)
-				report(&c->insts[k], &keys[i], &old, &new);
-		}
-		free(keys);
-	}
+	for (k = 0; k < c->n && !err; k++)
+		err = hadp_neigh_refresh(&r, &c->insts[k], t);
 	if (print)
 		close_array();
-	free(cache);
+	hadp_neigh_refresh_done(&r);
 	return err;
 }
 
