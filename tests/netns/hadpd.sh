@@ -8,8 +8,10 @@
 # active (the root's active entry names its instance), the other waits as
 # standby; killing the active promotes the standby within about a second;
 # SIGTERM hands over; with no standby a killed and restarted agent adopts
-# the pinned instance and no packet is lost. Mirroring is not there yet:
-# both instances get the same configuration from the CLI.
+# the pinned instance and no packet is lost. This host kernel cannot load
+# hadp.ko, so the agents run with --no-sync (mirroring is tested in the VM,
+# tests/vm/failover.sh); without it a standby says it is not ready. Both
+# instances get the same configuration from the CLI.
 #
 #  vmA 10.0.0.1 fd10::1 (VNI 100)            vmB 10.0.0.2 fd10::2 (VNI 100)
 #   eth0                                      eth0
@@ -40,7 +42,7 @@ start_agent() {
 	echo "---- start $(date +%T.%N)" >>"$TESTDIR/hadpd-$1.log"
 	nsenter --net="/run/netns/$(ns hvA)" "$HADPD" --bpffs "$(bpffs hvA)" \
 		--instance "$1" --active-lockfile "$LOCK" \
-		--http "127.0.0.1:${PORT[$1]}" --age-interval 1 \
+		--http "127.0.0.1:${PORT[$1]}" --age-interval 1 --no-sync \
 		>>"$TESTDIR/hadpd-$1.log" 2>&1 &
 	PID[$1]=$!
 	bg_pid "${PID[$1]}"
@@ -214,7 +216,10 @@ check_eq "b's agent reports active" "$(role b)" active
 check_eq "/readyz of b" "$(http b /readyz)" 200
 check "hadpd b logged its promotion from a" grep -q '^<5>promoted: instance b .*(was a)' "$TESTDIR/hadpd-b.log"
 check "traffic goes through b now, a's counters stay flat" flows_through b a
-sleep 1.2
+sleep 0.2
+check_eq "promotion dropped b's connection that a no longer held" "$(nconns b)" 0
+check "an expired connection in b's conns" fake_conn b
+sleep 2.5
 check_eq "promoted b ages: its expired connection is gone" "$(nconns b)" 0
 check_eq "hadpd b read that delete's delta" "$(metric b hadp_deltas_read_total 'type="conn_delete"')" 1
 
@@ -268,6 +273,27 @@ check "/metrics after the restart parses" metrics_parse a
 section "a bad invocation"
 check_fails "hadpd without --active-lockfile fails" \
 	nsenter --net="/run/netns/$(ns hvA)" "$HADPD" --instance c --bpffs "$(bpffs hvA)"
+says() { local want=$1; shift; ! "$@" >"$TESTDIR/says" 2>&1 && grep -qF -- "$want" "$TESTDIR/says"; }
+check "a bad --queue is named" says 'invalid --queue "x"' \
+	"$HADPD" --instance c --active-lockfile "$LOCK" --queue x
+check "--no-sync with --group is refused" says '--no-sync excludes' \
+	"$HADPD" --instance c --active-lockfile "$LOCK" --no-sync --group c
+check "both role sources are refused" says 'exclude each other' \
+	"$HADPD" --instance c --active-lockfile "$LOCK" --role-by-orchestrator
+
+section "a standby that cannot sync is not ready"
+nsenter --net="/run/netns/$(ns hvA)" "$HADPD" --bpffs "$(bpffs hvA)" --instance b \
+	--active-lockfile "$LOCK" --http 127.0.0.1:9103 >"$TESTDIR/hadpd-b2.log" 2>&1 &
+b2=$!
+bg_pid $b2
+PORT[b2]=9103
+sleep 1.5
+check_eq "/readyz of a standby without hadp.ko" "$(http b2 /readyz)" 503
+check "it says why" grep -q 'not registered for sync group b' "$TESTDIR/http.body"
+check "it logged one line on the missing module" grep -c "running unsynced" "$TESTDIR/hadpd-b2.log"
+check_eq "hadp_sync_registered of it" "$(metric b2 hadp_sync_registered)" 0
+kill -TERM $b2
+check "it stops on SIGTERM with status 0" wait $b2
 
 kill -TERM "${PID[a]}"
 check "hadpd a stops on SIGTERM with status 0" wait "${PID[a]}"

@@ -14,6 +14,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <pthread.h>
+
+#include "agent.h"
 #include "dp.h"
 
 struct mnl_socket;
@@ -43,13 +46,30 @@ struct hadpd {
 	const char *http;
 	unsigned int age_interval;	/* seconds */
 	bool verbose;
+	bool orchestrated;		/* role by `hadp ha role`, no lock */
+	bool no_sync;
+	const char *group;		/* the module's sync group */
+	const char *sync_netns;		/* where the group lives */
+	unsigned int refresh_interval;	/* seconds, 0: never */
+	unsigned int retransmit_ms;
+	unsigned int queue_max;		/* batches */
+	unsigned int ready_lag_ms;
+	unsigned int handover_ms;	/* SIGTERM: wait this long for acks */
 
 	struct hadp_host host;
 	struct hadp_inst inst;
 	int lock_fd;
+	int wake_fd;			/* eventfd: the main loop has work */
 
 	hadpd_delta_fn delta_hook;
 	void *delta_ctx;
+	struct hadpd_sync *sync;	/* NULL: --no-sync */
+	int status_fd;			/* the pinned agent status map */
+	uint64_t started_ms;
+
+	/* status as the main loop last saw it, for the HTTP threads */
+	pthread_mutex_t status_lock;
+	struct hadp_agent_status status;
 
 	/* shared with the lock thread and the HTTP threads */
 	atomic_int role;
@@ -64,6 +84,12 @@ struct hadpd {
 	atomic_uint_fast64_t swept;		/* entries scanned */
 	atomic_uint_fast64_t aged;		/* entries deleted */
 	atomic_uint_fast64_t promotions;
+	atomic_bool promote_due;	/* lock taken, or the orchestrator said so */
+	atomic_bool demote_due;		/* orchestrated only */
+	atomic_bool stopping;		/* planned handover */
+	atomic_uint_fast64_t sync_overruns;
+	uint64_t promoted_ms;
+	uint64_t reconciled, clashes, pruned;
 
 	/* neigh.c: the underlay neighbour map follows the kernel's */
 	int neigh_fd;				/* rtnetlink, -1 when closed */
@@ -87,11 +113,41 @@ struct hadpd {
 #define LOG_DEBUG_P	7
 void hlog(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void hlog_init(bool verbose);
+/* Drop libhadp's messages (a retry loop that already said what fails). */
+void hlog_lib_quiet(bool quiet);
 
 uint64_t now_ms(void);
 
-/* role.c: the lock thread; promotes when it gets the lock. */
+/* Wake the main loop (from another thread). */
+void hadpd_wake(struct hadpd *d);
+
+/* role.c: the lock thread sets promote_due when it gets the lock; the
+ * main loop then promotes (reconcile, switch, wait, reconcile). */
 int hadpd_role_start(struct hadpd *d);
+int hadpd_promote(struct hadpd *d);
+void hadpd_demote(struct hadpd *d);
+
+/* reconcile.c: take from the instance old what this one lacks or holds
+ * older; prune: delete what old no longer has (before the switch only). */
+int hadpd_reconcile(struct hadpd *d, const struct hadp_inst *old, bool prune);
+/* Every connection counts as just seen (a promoted standby's view). */
+int hadpd_touch_conns(struct hadpd *d);
+
+/* sync.c: mirroring through hadp.ko. */
+struct hadpd_sync;
+int hadpd_sync_init(struct hadpd *d);
+void hadpd_sync_free(struct hadpd *d);
+int hadpd_sync_fd(const struct hadpd *d);		/* -1: none */
+void hadpd_sync_on_readable(struct hadpd *d);
+int hadpd_sync_event(struct hadpd *d, const struct hadp_event *ev);
+/* Whatever the role: a change the agent made itself (a clash resolved). */
+int hadpd_sync_publish(struct hadpd *d, const struct hadp_event *ev);
+int hadpd_sync_request_dump(struct hadpd *d);
+void hadpd_sync_tick(struct hadpd *d);
+void hadpd_sync_role_changed(struct hadpd *d);
+/* Send what is pending and wait up to timeout_ms for the peer's acks. */
+int hadpd_sync_drain(struct hadpd *d, unsigned int timeout_ms);
+void hadpd_sync_status(struct hadpd *d, struct hadp_agent_status *st);
 
 /* neigh.c: subscribe to the kernel's neighbour and route events (the fd
  * to poll, or -errno); on_readable reads them and marks a refresh due;
@@ -104,7 +160,8 @@ void hadpd_neigh_close(struct hadpd *d);
 /* audit.c: one pass; findings are logged (warning) and counted. */
 void hadpd_audit(struct hadpd *d);
 
-/* http.c */
+/* http.c. ready: what /readyz answers, why says why. */
+bool hadpd_ready(struct hadpd *d, char *why, size_t len);
 int hadpd_http_parse(const char *spec);
 int hadpd_http_start(struct hadpd *d);
 void hadpd_http_stop(void);

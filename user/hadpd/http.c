@@ -59,11 +59,13 @@ static bool live(struct hadpd *d)
 	return now_ms() - atomic_load(&d->heartbeat) < LIVE_MS;
 }
 
-/* Ready: active with the active entry naming this instance and its
- * programs in the root's slots; standby with the instance loaded. A
- * standby's bulk sync comes with mirroring, and will be required then. */
-static bool ready(struct hadpd *d, char *why, size_t len)
+/* Ready (DESIGN.md section 3, Readiness): active with the active entry
+ * naming this instance and its programs in the root's slots; standby
+ * with the instance loaded, its bulk sync complete and the peer heard
+ * lately (unless mirroring is off by --no-sync). */
+bool hadpd_ready(struct hadpd *d, char *why, size_t len)
 {
+	struct hadp_agent_status st;
 	char name[HADP_NAME_LEN];
 	__u32 active, id;
 	int k;
@@ -82,7 +84,30 @@ static bool ready(struct hadpd *d, char *why, size_t len)
 		return false;
 	}
 	if (atomic_load(&d->role) != HADPD_ACTIVE) {
-		snprintf(why, len, "standby, instance %s loaded", d->inst.name);
+		if (d->no_sync) {
+			snprintf(why, len, "standby, unsynced (--no-sync), instance %s loaded",
+				 d->inst.name);
+			return true;
+		}
+		pthread_mutex_lock(&d->status_lock);
+		st = d->status;
+		pthread_mutex_unlock(&d->status_lock);
+		if (!(st.flags & HADP_AGENT_F_REGISTERED)) {
+			snprintf(why, len, "standby, not registered for sync group %s",
+				 d->group);
+			return false;
+		}
+		if (st.sync_state != HADP_MIRROR_SYNC_COMPLETE) {
+			snprintf(why, len, "standby, bulk sync not complete");
+			return false;
+		}
+		if (st.lag_ms >= d->ready_lag_ms) {
+			snprintf(why, len, "standby, peer not heard for %llu ms",
+				 (unsigned long long)st.lag_ms);
+			return false;
+		}
+		snprintf(why, len, "standby, in sync (peer heard %llu ms ago)",
+			 (unsigned long long)st.lag_ms);
 		return true;
 	}
 	if (hadp_active_get(&d->host, &active) || active != d->inst.index) {
@@ -100,6 +125,87 @@ static bool ready(struct hadpd *d, char *why, size_t len)
 	}
 	snprintf(why, len, "active, programs in the root's slots");
 	return true;
+}
+
+/* Prometheus: one counter or gauge with its help line. */
+static void metric(struct buf *b, const char *in, const char *name,
+		   const char *type, const char *help, unsigned long long v)
+{
+	bprintf(b, "# HELP %s %s\n# TYPE %s %s\n%s{instance=\"%s\"} %llu\n",
+		name, help, name, type, name, in, v);
+}
+
+static void sync_metrics(struct hadpd *d, struct buf *b)
+{
+	const char *in = d->instance;
+	const struct hadp_mirror_stats *m;
+	struct hadp_agent_status st;
+
+	pthread_mutex_lock(&d->status_lock);
+	st = d->status;
+	pthread_mutex_unlock(&d->status_lock);
+	m = &st.mirror;
+	metric(b, in, "hadp_sync_registered", "gauge",
+	       "1 when the agent is registered for its group in hadp.ko.",
+	       !!(st.flags & HADP_AGENT_F_REGISTERED));
+	metric(b, in, "hadp_sync_bulk_state", "gauge",
+	       "Bulk sync as a standby: 0 none, 1 requested, 2 running, 3 complete.",
+	       st.sync_state);
+	metric(b, in, "hadp_sync_lag_entries", "gauge",
+	       "Entries sent or queued and not acked by the peer yet.", st.lag_entries);
+	metric(b, in, "hadp_sync_lag_ms", "gauge",
+	       "Milliseconds since the peer was last heard.", st.lag_ms);
+	metric(b, in, "hadp_sync_queue_batches", "gauge",
+	       "Batches in the resend queue.", st.queued);
+	metric(b, in, "hadp_sync_queue_max_batches", "gauge",
+	       "Size of the resend queue.", d->queue_max);
+	metric(b, in, "hadp_sync_entries_sent_total", "counter",
+	       "State entries sent to the peer (first transmissions).", m->entries_sent);
+	metric(b, in, "hadp_sync_packets_sent_total", "counter",
+	       "Packets sent to the peer (first transmissions).", m->packets_sent);
+	metric(b, in, "hadp_sync_retransmits_total", "counter",
+	       "Packets sent again for want of an ack.", m->retransmits);
+	metric(b, in, "hadp_sync_acked_entries_total", "counter",
+	       "Entries the peer acked.", m->acked_entries);
+	metric(b, in, "hadp_sync_send_errors_total", "counter",
+	       "Batches hadp.ko refused to send.", m->send_errors);
+	metric(b, in, "hadp_sync_dropped_entries_total", "counter",
+	       "Entries lost to resend queue overflow.", m->dropped_entries);
+	metric(b, in, "hadp_sync_applied_total", "counter",
+	       "Peer entries written to the maps.", m->applied);
+	metric(b, in, "hadp_sync_deleted_total", "counter",
+	       "Peer deletes applied.", m->deleted);
+	metric(b, in, "hadp_sync_stale_total", "counter",
+	       "Peer entries older than the one held, ignored.", m->stale + m->tombstoned);
+	metric(b, in, "hadp_sync_skipped_total", "counter",
+	       "Peer messages that could not be used.", m->skipped);
+	metric(b, in, "hadp_sync_apply_errors_total", "counter",
+	       "Peer entries the maps refused.", m->apply_errors);
+	metric(b, in, "hadp_sync_not_applied_total", "counter",
+	       "Peer state received while active, not applied.", m->not_applied);
+	metric(b, in, "hadp_sync_dumps_served_total", "counter",
+	       "Full dumps streamed to the peer.", m->dumps_served);
+	metric(b, in, "hadp_sync_dumps_received_total", "counter",
+	       "Complete full dumps received.", m->dumps_received);
+	metric(b, in, "hadp_sync_swept_total", "counter",
+	       "Entries a complete dump showed to be zombies, deleted.", m->swept);
+	metric(b, in, "hadp_sync_overruns_total", "counter",
+	       "Times the agent's socket buffer overflowed.",
+	       atomic_load(&d->sync_overruns));
+	metric(b, in, "hadp_reconciled_total", "counter",
+	       "Entries taken from the old active's maps at promotion.", st.reconciled);
+	metric(b, in, "hadp_reconcile_clashes_total", "counter",
+	       "NAT port clashes resolved at promotion.", st.clashes);
+	metric(b, in, "hadp_neigh_events_total", "counter",
+	       "Kernel neighbour and route events read.", atomic_load(&d->neigh_events));
+	metric(b, in, "hadp_neigh_updates_total", "counter",
+	       "Underlay neighbour entries rewritten.", atomic_load(&d->neigh_updates));
+	metric(b, in, "hadp_neigh_errors_total", "counter",
+	       "Neighbour refreshes that failed.", atomic_load(&d->neigh_errors));
+	metric(b, in, "hadp_audit_runs_total", "counter",
+	       "Audit passes run.", atomic_load(&d->audit_runs));
+	metric(b, in, "hadp_audit_findings_total", "counter",
+	       "Audit findings (each logged as a warning).", atomic_load(&d->audit_findings));
 }
 
 static const char *const ev_names[HADPD_EV_MAX] = {
@@ -165,7 +271,7 @@ static void metrics(struct hadpd *d, struct buf *b)
 		return;
 	bprintf(b, "# HELP hadp_ready 1 when /readyz answers 200.\n"
 		"# TYPE hadp_ready gauge\n"
-		"hadp_ready{instance=\"%s\"} %d\n", in, ready(d, why, sizeof(why)));
+		"hadp_ready{instance=\"%s\"} %d\n", in, hadpd_ready(d, why, sizeof(why)));
 	bprintf(b, "# HELP hadp_promotions_total Times this agent became active.\n"
 		"# TYPE hadp_promotions_total counter\n"
 		"hadp_promotions_total{instance=\"%s\"} %llu\n", in,
@@ -214,6 +320,7 @@ static void metrics(struct hadpd *d, struct buf *b)
 		"hadp_conns_max_entries{instance=\"%s\"} %u\n",
 		in, fill < 0 ? 0 : fill, in,
 		d->inst.maps[HADP_MAP_CONNS].max_entries);
+	sync_metrics(d, b);
 }
 
 static enum MHD_Result reply(struct MHD_Connection *c, unsigned int code,
@@ -257,7 +364,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c,
 	if (!strcmp(url, "/readyz")) {
 		char msg[200];
 
-		ok = ready(d, why, sizeof(why));
+		ok = hadpd_ready(d, why, sizeof(why));
 		snprintf(msg, sizeof(msg), "%s: %s\n", ok ? "ready" : "not ready", why);
 		return reply(c, ok ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE,
 			     "text/plain", msg, strlen(msg));

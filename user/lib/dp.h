@@ -105,6 +105,11 @@ int hadp_root_remove(struct hadp_host *h);
 
 int hadp_active_get(struct hadp_host *h, __u32 *index);
 int hadp_active_set(struct hadp_host *h, __u32 index);
+/* Return once every BPF program run that started before the call has
+ * finished (an RCU grace period, which the kernel waits for on an
+ * update of a map of maps): after hadp_active_set, no run of the old
+ * active's programs is still going. */
+int hadp_wait_prog_runs(void);
 /* Program id in a slot of the program array, 0 when empty. */
 int hadp_slot_get(struct hadp_host *h, __u32 slot, __u32 *prog_id);
 int hadp_root_stats_get(struct hadp_host *h, struct hadp_root_stats *s);

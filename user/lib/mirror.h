@@ -110,6 +110,7 @@ struct hadp_mirror_stats {
 	__u64 tombstoned;	/* older than a delete seen: ignored */
 	__u64 skipped;		/* unknown type, kind or op, short body */
 	__u64 apply_errors;	/* the store failed */
+	__u64 not_applied;	/* state received while not applying (active) */
 	__u64 tombs_evicted;	/* a live tombstone made room */
 	/* bulk sync */
 	__u64 dumps_served;
@@ -164,6 +165,11 @@ void hadp_mirror_reply(struct hadp_mirror *m, __u32 opaque, __u64 seq,
  * messages before the fault. */
 int hadp_mirror_rx(struct hadp_mirror *m, const void *msgs, size_t len,
 		   __u64 now_ns);
+
+/* Whether received state is applied (a standby) or counted and dropped
+ * (an active: its own datapath is the truth, a peer that still sends is
+ * stale). Control messages are served either way. New engines apply. */
+void hadp_mirror_set_apply(struct hadp_mirror *m, bool apply);
 
 /* Bulk sync. request_dump: as a standby, ask the peer for everything
  * (again after an aborted dump, automatically; one that stays incomplete,

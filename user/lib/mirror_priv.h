@@ -49,6 +49,7 @@ struct hadp_mirror {
 
 	struct tomb *tombs;
 	unsigned int tmask;
+	bool no_apply;			/* hadp_mirror_set_apply(false) */
 
 	/* serving a dump (active) */
 	bool dumping, dump_walked, dump_lost;

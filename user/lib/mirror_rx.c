@@ -164,6 +164,11 @@ static void dump_seen(struct hadp_mirror *m, __u8 type,
 	}
 }
 
+void hadp_mirror_set_apply(struct hadp_mirror *m, bool apply)
+{
+	m->no_apply = !apply;
+}
+
 int hadp_mirror_rx(struct hadp_mirror *m, const void *msgs, size_t len,
 		   __u64 now_ns)
 {
@@ -180,7 +185,10 @@ int hadp_mirror_rx(struct hadp_mirror *m, const void *msgs, size_t len,
 		switch (msg.type) {
 		case HADP_WIRE_T_STATE_UPDATE:
 		case HADP_WIRE_T_PACKET_UPDATE:
-			apply_update(m, &msg, now_ns);
+			if (m->no_apply)
+				m->st.not_applied++;
+			else
+				apply_update(m, &msg, now_ns);
 			continue;
 		case HADP_WIRE_T_ADVERT:
 			if (hadp_wire_dec_advert(&msg, &adv))

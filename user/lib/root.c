@@ -343,6 +343,36 @@ int hadp_active_set(struct hadp_host *h, __u32 index)
 	return 0;
 }
 
+int hadp_wait_prog_runs(void)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, o);
+	int inner, outer, err = 0;
+	__u32 zero = 0;
+
+	inner = bpf_map_create(BPF_MAP_TYPE_ARRAY, "hadp_gp_inner", 4, 4, 1, NULL);
+	if (inner < 0) {
+		err = -errno;
+		goto out;
+	}
+	o.inner_map_fd = inner;
+	outer = bpf_map_create(BPF_MAP_TYPE_ARRAY_OF_MAPS, "hadp_gp_outer", 4, 4,
+			       1, &o);
+	if (outer < 0) {
+		err = -errno;
+		close(inner);
+		goto out;
+	}
+	/* The kernel runs synchronize_rcu() before this returns. */
+	if (bpf_map_update_elem(outer, &zero, &inner, BPF_ANY))
+		err = -errno;
+	close(outer);
+	close(inner);
+out:
+	if (err)
+		hadp_err("waiting for running BPF programs: %s", strerror(-err));
+	return err;
+}
+
 int hadp_slot_get(struct hadp_host *h, __u32 slot, __u32 *id)
 {
 	struct hadp_index key = { slot };

@@ -1,0 +1,439 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Mirroring through hadp.ko (DESIGN.md section 3, "Path of a delta"): the
+ * engine of user/lib/mirror.h on a registered generic netlink socket.
+ *
+ * The active feeds it the ring buffer's deltas and serves dumps; the
+ * standby applies what arrives and asks for a dump when it starts. Every
+ * batch asks for a reply, which the peer's module sends only once the
+ * peer agent has the packet: an ack means the state reached the agent,
+ * not merely the host.
+ *
+ * The module or its group may come later than the agent (modprobe after
+ * boot, `hadp ha add` by the orchestrator): the agent runs unsynced, says
+ * so once, and tries again every few seconds.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libmnl/libmnl.h>
+
+#include "hadpd.h"
+#include "ha.h"
+#include "util.h"
+
+#define RETRY_MS	2000	/* module or group missing: try again */
+#define KEEPALIVE_MS	1000	/* the active speaks at least this often */
+#define DUMP_RETRY_MS	10000	/* a dump not complete by then: ask again */
+#define ROLE_POLL_MS	200	/* orchestrated: read the group's role */
+#define DUMP_BUDGET	1024	/* entries streamed per main loop turn */
+#define RCVBUF		(16 << 20)
+
+struct hadpd_sync {
+	struct hadp_ha ha;
+	bool open;
+	bool warned;
+	struct hadp_mirror *m;
+	struct hadp_mirror_maps maps;
+	struct hadp_ha_group g;
+	uint64_t retry_ms;
+	uint64_t heard_ms;		/* last packet from the peer */
+	uint64_t registered_ms;
+	uint64_t next_keepalive_ms;
+	uint64_t next_refresh_ms;
+	uint64_t dump_asked_ms;
+	uint64_t next_role_ms;
+	uint64_t sent_before;		/* packets_sent at the last keepalive */
+};
+
+static __u64 now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (__u64)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+static int tx_send(void *ctx, const void *msgs, size_t len, unsigned int count,
+		   __u32 opaque, __u64 *seq)
+{
+	struct hadpd *d = ctx;
+	struct hadpd_sync *s = d->sync;
+	size_t n = 0;
+	int err;
+
+	(void)count;
+	if (!s->open)
+		return -ENOTCONN;
+	err = hadp_ha_send(&s->ha, s->g.name,
+			   HADP_PKT_F_REPLY_REQ | HADP_PKT_F_TRUNC_OK, opaque,
+			   msgs, len, seq, 1, &n);
+	if (!err && n != 1)
+		err = -EMSGSIZE;	/* the engine sizes a batch to one packet */
+	return err;
+}
+
+static int on_pkt(const struct hadp_ha_pkt *p, void *data)
+{
+	struct hadpd *d = data;
+	struct hadpd_sync *s = d->sync;
+	int err;
+
+	if (p->cmd != HADP_CMD_RECV || strcmp(p->group, s->g.name))
+		return 0;
+	s->heard_ms = now_ms();
+	if (p->flags & HADP_PKT_F_REPLY) {
+		hadp_mirror_reply(s->m, p->opaque, p->seq, now_ns());
+		return 0;
+	}
+	err = hadp_mirror_rx(s->m, p->msgs, p->len, now_ns());
+	if (err < 0)
+		hlog(LOG_WARN_P, "sync: packet %llu from the peer: %s",
+		     (unsigned long long)p->seq, hadp_wire_strerror(err));
+	return 0;
+}
+
+static int group_cb(const struct hadp_ha_group *g, void *data)
+{
+	*(struct hadp_ha_group *)data = *g;
+	return 1;
+}
+
+/* hadp_ha_open in the sync namespace, when there is one: the group and
+ * its UDP socket live where the socket that configures them was made. */
+static int open_socket(struct hadpd *d, struct hadp_ha *h)
+{
+	char path[PATH_MAX];
+	int self, target, err;
+
+	if (!d->sync_netns)
+		return hadp_ha_open(h);
+	if (strchr(d->sync_netns, '/'))
+		snprintf(path, sizeof(path), "%s", d->sync_netns);
+	else
+		snprintf(path, sizeof(path), "/run/netns/%s", d->sync_netns);
+	self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	target = open(path, O_RDONLY | O_CLOEXEC);
+	if (self < 0 || target < 0) {
+		err = -errno;
+		hlog(LOG_ERR_P, "sync: opening network namespace %s: %s", path,
+		     strerror(errno));
+		goto out;
+	}
+	if (setns(target, CLONE_NEWNET)) {
+		err = -errno;
+		hlog(LOG_ERR_P, "sync: entering %s: %s", path, strerror(errno));
+		goto out;
+	}
+	err = hadp_ha_open(h);
+	if (setns(self, CLONE_NEWNET)) {
+		/* This thread would serve the datapath from the wrong netns. */
+		hlog(LOG_ERR_P, "sync: returning from %s: %s", path, strerror(errno));
+		abort();
+	}
+out:
+	if (self >= 0)
+		close(self);
+	if (target >= 0)
+		close(target);
+	return err;
+}
+
+static int agent_role(const struct hadpd *d)
+{
+	if (d->orchestrated)
+		return -1;	/* the orchestrator's to set */
+	return atomic_load(&d->role) == HADPD_ACTIVE ? HADP_ROLE_ACTIVE :
+						       HADP_ROLE_STANDBY;
+}
+
+static void sync_close(struct hadpd_sync *s)
+{
+	if (s->open)
+		hadp_ha_close(&s->ha);
+	s->open = false;
+}
+
+static int engine_new(struct hadpd *d)
+{
+	struct hadpd_sync *s = d->sync;
+	struct hadp_mirror_cfg cfg = {
+		.queue_max = d->queue_max,
+		.path_mtu = s->g.mtu ? s->g.mtu : 1500,
+		.ipv6 = s->g.local.addr.family == AF_INET6,
+		.retransmit_ns = d->retransmit_ms * 1000000ull,
+		.tombs = 65536,
+		.tomb_ns = 30 * 1000000000ull,
+		.advert = {
+			.max_count = s->g.max_coalesce ? s->g.max_coalesce : 64,
+			.version_min = HADP_WIRE_VERSION,
+			.version_max = HADP_WIRE_VERSION,
+		},
+	};
+	struct hadp_mirror_transport tx = { .send = tx_send, .ctx = d };
+	struct hadp_mirror_store store;
+
+	s->maps.conns = &d->inst.maps[HADP_MAP_CONNS];
+	s->maps.conns_rev = &d->inst.maps[HADP_MAP_CONNS_REV];
+	s->maps.ifaces = &d->inst.maps[HADP_MAP_IFACES];
+	store = hadp_mirror_maps_store(&s->maps);
+	s->m = hadp_mirror_new(&cfg, &tx, &store);
+	if (!s->m) {
+		hlog(LOG_ERR_P, "sync: mirroring engine: %s", strerror(errno));
+		return -errno;
+	}
+	hadp_mirror_set_apply(s->m, atomic_load(&d->role) != HADPD_ACTIVE);
+	return 0;
+}
+
+/* Messages from libhadp are held back: while the module or the group is
+ * missing this runs every RETRY_MS, and one line says it all. */
+static void sync_try_open(struct hadpd *d)
+{
+	struct hadpd_sync *s = d->sync;
+	const char *what;
+	int err, fd, buf = RCVBUF;
+
+	s->retry_ms = now_ms() + RETRY_MS;
+	hlog_lib_quiet(true);
+	what = "hadp.ko is not loaded";
+	err = open_socket(d, &s->ha);
+	if (err)
+		goto fail;
+	s->open = true;
+	what = "its group does not exist (hadp ha add)";
+	err = hadp_ha_group_list(&s->ha, d->group, group_cb, &s->g);
+	if (!err && strcmp(s->g.name, d->group))
+		err = -ENOENT;
+	if (err)
+		goto fail;
+	what = "hadp.ko refused the registration";
+	err = hadp_ha_register(&s->ha, d->group, agent_role(d));
+	if (err)
+		goto fail;
+	hlog_lib_quiet(false);
+	fd = mnl_socket_get_fd(s->ha.nl);
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &buf, sizeof(buf)))
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
+	if (!s->m && engine_new(d))
+		goto fail_quiet;
+	if (s->g.peer_max_coalesce)
+		hadp_mirror_set_peer(s->m, s->g.peer_max_coalesce, 0, now_ns());
+	s->warned = false;
+	s->heard_ms = 0;
+	s->registered_ms = now_ms();
+	hlog(LOG_NOTICE_P, "sync: registered for group %s (epoch %u, mtu %u)",
+	     s->g.name, s->g.tx_epoch, s->g.mtu);
+	hadp_mirror_send_advert(s->m, true, now_ns());
+	if (atomic_load(&d->role) != HADPD_ACTIVE)
+		hadpd_sync_request_dump(d);
+	return;
+fail:
+	hlog_lib_quiet(false);
+	if (!s->warned)
+		hlog(LOG_WARN_P, "sync: group %s: %s (%s%s%s); running unsynced, retrying every %u s",
+		     d->group, what, strerror(-err), s->ha.extack[0] ? ": " : "",
+		     s->ha.extack, RETRY_MS / 1000);
+	s->warned = true;
+fail_quiet:
+	sync_close(s);
+}
+
+int hadpd_sync_init(struct hadpd *d)
+{
+	if (d->no_sync)
+		return 0;
+	d->sync = calloc(1, sizeof(*d->sync));
+	if (!d->sync)
+		return -ENOMEM;
+	sync_try_open(d);
+	return 0;
+}
+
+void hadpd_sync_free(struct hadpd *d)
+{
+	if (!d->sync)
+		return;
+	sync_close(d->sync);
+	hadp_mirror_free(d->sync->m);
+	hadp_mirror_maps_release(&d->sync->maps);
+	free(d->sync);
+	d->sync = NULL;
+}
+
+int hadpd_sync_fd(const struct hadpd *d)
+{
+	return d->sync && d->sync->open ? mnl_socket_get_fd(d->sync->ha.nl) : -1;
+}
+
+void hadpd_sync_on_readable(struct hadpd *d)
+{
+	struct hadpd_sync *s = d->sync;
+	int ret;
+
+	while (s->open && (ret = hadp_ha_recv(&s->ha, on_pkt, d, 0)) > 0)
+		;
+	if (s->open && ret < 0) {
+		if (ret == -ENOBUFS) {
+			/* The module counted the overrun and sent no reply:
+			 * the peer sends those packets again. */
+			atomic_fetch_add(&d->sync_overruns, 1);
+			return;
+		}
+		hlog(LOG_WARN_P, "sync: receive failed (%s); reconnecting",
+		     strerror(-ret));
+		sync_close(s);
+	}
+}
+
+int hadpd_sync_event(struct hadpd *d, const struct hadp_event *ev)
+{
+	struct hadpd_sync *s = d->sync;
+
+	if (!s || !s->m || atomic_load(&d->role) != HADPD_ACTIVE)
+		return 0;
+	return hadp_mirror_event(s->m, ev, now_ns());
+}
+
+int hadpd_sync_publish(struct hadpd *d, const struct hadp_event *ev)
+{
+	struct hadpd_sync *s = d->sync;
+
+	return s && s->m ? hadp_mirror_event(s->m, ev, now_ns()) : 0;
+}
+
+int hadpd_sync_request_dump(struct hadpd *d)
+{
+	struct hadpd_sync *s = d->sync;
+
+	if (!s || !s->m)
+		return 0;
+	s->dump_asked_ms = now_ms();
+	hlog(LOG_INFO_P, "sync: asking the peer for a full dump");
+	return hadp_mirror_request_dump(s->m, now_ns());
+}
+
+/* Orchestrated: the role the module's group holds, set by `hadp ha role`. */
+static void follow_group_role(struct hadpd *d)
+{
+	struct hadpd_sync *s = d->sync;
+	struct hadp_ha_group g;
+	int role = atomic_load(&d->role);
+
+	if (now_ms() < s->next_role_ms)
+		return;
+	s->next_role_ms = now_ms() + ROLE_POLL_MS;
+	if (hadp_ha_group_list(&s->ha, s->g.name, group_cb, &g))
+		return;
+	if (g.role == HADP_ROLE_ACTIVE && role != HADPD_ACTIVE)
+		atomic_store(&d->promote_due, true);
+	else if (g.role != HADP_ROLE_ACTIVE && role == HADPD_ACTIVE)
+		atomic_store(&d->demote_due, true);
+}
+
+void hadpd_sync_tick(struct hadpd *d)
+{
+	struct hadpd_sync *s = d->sync;
+	const struct hadp_mirror_stats *st;
+	bool active = atomic_load(&d->role) == HADPD_ACTIVE;
+	uint64_t ms = now_ms();
+	__u64 ns = now_ns();
+
+	if (!s)
+		return;
+	if (!s->open) {
+		if (ms >= s->retry_ms)
+			sync_try_open(d);
+		if (!s->open)
+			return;
+	}
+	if (d->orchestrated)
+		follow_group_role(d);
+	if (active) {
+		hadp_mirror_flush(s->m, ns);
+		if (!atomic_load(&d->stopping)) {
+			if (d->refresh_interval && ms >= s->next_refresh_ms) {
+				if (hadp_mirror_refresh(s->m, ns) != -EBUSY)
+					s->next_refresh_ms = ms + d->refresh_interval * 1000ull;
+			}
+			hadp_mirror_dump_step(s->m, DUMP_BUDGET, ns);
+		}
+		/* Silence would look like lag to the standby. */
+		st = hadp_mirror_stats(s->m);
+		if (ms >= s->next_keepalive_ms) {
+			if (st->packets_sent == s->sent_before)
+				hadp_mirror_send_advert(s->m, false, ns);
+			s->sent_before = st->packets_sent;
+			s->next_keepalive_ms = ms + KEEPALIVE_MS;
+		}
+	} else {
+		/* Asked and never begun (the peer was not there, or the
+		 * request or its end was lost): ask again. A dump that
+		 * streams gets longer before it counts as stuck. */
+		enum hadp_mirror_sync ss = hadp_mirror_sync_state(s->m);
+
+		if ((ss == HADP_MIRROR_SYNC_NONE || ss == HADP_MIRROR_SYNC_REQUESTED) &&
+		    ms >= s->dump_asked_ms + DUMP_RETRY_MS)
+			hadpd_sync_request_dump(d);
+		else if (ss == HADP_MIRROR_SYNC_RUNNING &&
+			 ms >= s->dump_asked_ms + 6 * DUMP_RETRY_MS)
+			hadpd_sync_request_dump(d);
+	}
+	hadp_mirror_poll(s->m, ns);
+}
+
+void hadpd_sync_role_changed(struct hadpd *d)
+{
+	struct hadpd_sync *s = d->sync;
+	bool active = atomic_load(&d->role) == HADPD_ACTIVE;
+
+	if (!s || !s->m)
+		return;
+	hadp_mirror_set_apply(s->m, !active);
+	s->next_refresh_ms = now_ms() + d->refresh_interval * 1000ull;
+	if (s->open && !d->orchestrated)
+		hadp_ha_register(&s->ha, s->g.name, agent_role(d));
+	if (!active)
+		hadpd_sync_request_dump(d);
+}
+
+int hadpd_sync_drain(struct hadpd *d, unsigned int timeout_ms)
+{
+	struct hadpd_sync *s = d->sync;
+	uint64_t end = now_ms() + timeout_ms;
+
+	if (!s || !s->m || !s->open)
+		return -ENOTCONN;
+	hadp_mirror_flush(s->m, now_ns());
+	while (hadp_mirror_lag(s->m) && now_ms() < end) {
+		hadp_ha_recv(&s->ha, on_pkt, d, 20);
+		hadp_mirror_poll(s->m, now_ns());
+	}
+	return hadp_mirror_lag(s->m) ? -ETIMEDOUT : 0;
+}
+
+void hadpd_sync_status(struct hadpd *d, struct hadp_agent_status *st)
+{
+	struct hadpd_sync *s = d->sync;
+
+	if (!s)
+		return;
+	snprintf(st->group, sizeof(st->group), "%s", d->group);
+	if (s->open)
+		st->flags |= HADP_AGENT_F_REGISTERED;
+	if (!s->m)
+		return;
+	st->sync_state = hadp_mirror_sync_state(s->m);
+	st->lag_entries = hadp_mirror_lag(s->m);
+	st->queued = hadp_mirror_queued(s->m);
+	st->lag_ms = now_ms() - (s->heard_ms ? s->heard_ms : s->registered_ms);
+	st->mirror = *hadp_mirror_stats(s->m);
+}
