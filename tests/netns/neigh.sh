@@ -3,7 +3,10 @@
 #
 # neigh.sh: the underlay next hop's MAC comes from the kernel's neighbour
 # table through the "neighs" map; `hadp neigh sync` follows a change; a
-# next hop without a neighbour entry is counted and dropped.
+# next hop without a neighbour entry is counted and dropped. With hadpd
+# running, the map follows the kernel's neighbour events by itself, and
+# the agent's audit reports a root slot emptied behind its back and an
+# instance whose configuration differs.
 #
 #  vmA 10.0.0.1 fd10::1 (VNI 100)                    vmB 10.0.0.2 fd10::2 (VNI 100)
 #   eth0                                              eth0
@@ -21,12 +24,14 @@
 # namespace without XDP, which drops frames that are not addressed to its
 # MAC. When the router's MAC changes it announces it (ndisc_notify) and the
 # hypervisors' kernels update their neighbour entries; hadp's map follows
-# on `hadp neigh sync`.
+# on `hadp neigh sync`, or by itself where hadpd runs.
 
 # shellcheck source=tests/netns/lib.bash
 source "$(dirname "$0")/lib.bash"
 
+HADPD=${HADPD:-$HADP_SRC/build/hadpd}
 [ -x "$HADP" ] || die "no $HADP: run make"
+[ -x "$HADPD" ] || die "no $HADPD: run make"
 
 # ---- topology ----------------------------------------------------------------
 
@@ -110,9 +115,117 @@ check_gt "hvA vm1 counts it (no_neigh)" "$(counter hvA vm1 drops.no_neigh)" "$((
 check "hadp neigh show marks it incomplete" shows hvA 'incomplete' neigh show
 check "other traffic is unaffected" ping_ok vmA 10.0.0.2
 
+# ---- hadpd follows the neighbour table ---------------------------------------------
+
+PORT=9131
+AGENT_LOG=$TESTDIR/hadpd.log
+
+# metric NAME: a metric of hvA's agent (empty when unreadable).
+metric() {
+	n hvA curl -s -m 2 "http://127.0.0.1:$PORT/metrics" |
+		awk -v n="$1" '$1 ~ "^"n"({|$)" { print $2; exit }'
+}
+
+wait_ready() {
+	for _ in $(seq 50); do
+		[ "$(n hvA curl -s -m 2 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/readyz")" = 200 ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# map_lladdr ADDR: the MAC hvA's neighs map holds for next hop ADDR.
+map_lladdr() {
+	hadp hvA -j neigh show | jq -r --arg a "$1" '.[] | select(.addr == $a) | .lladdr'
+}
+
+# follows ADDR MAC: within 2 s, hvA's map holds MAC for ADDR.
+follows() {
+	local got
+	for _ in $(seq 20); do
+		got=$(map_lladdr "$1")
+		[ "$got" = "$2" ] && return 0
+		sleep 0.1
+	done
+	echo "neighs holds '$got' for $1, want $2"
+	return 1
+}
+
+# more_findings N: within 3 s, the audit has more than N findings.
+more_findings() {
+	local f
+	for _ in $(seq 30); do
+		f=$(metric hadp_audit_findings_total)
+		[ "${f:-0}" -gt "$1" ] && { echo "findings: $1 -> $f"; return 0; }
+		sleep 0.1
+	done
+	echo "findings: $1 -> ${f:-none}"
+	return 1
+}
+
+section "hadpd follows the kernel's neighbour table"
+nsenter --net="/run/netns/$(ns hvA)" "$HADPD" --bpffs "$(bpffs hvA)" \
+	--instance default --active-lockfile "$TESTDIR/active.lock" --no-sync \
+	--http "127.0.0.1:$PORT" --audit-interval 1 >"$AGENT_LOG" 2>&1 &
+bg_pid $!
+check "hadpd is ready" wait_ready
+check_eq "the map holds the router's MAC" "$(map_lladdr fd00:b::1)" "$new"
+
+newer=02:00:5e:00:01:02
+must n rtr ip link set dev ulA address $newer
+check "the router's new MAC reaches the map within 2 s, no neigh sync" follows fd00:b::1 $newer
+check "vmA -> vmB ping IPv4 through the new MAC" ping_ok vmA 10.0.0.2
+check "vmB -> vmA TCP IPv6 through the new MAC" tcp_xfer vmB vmA fd10::1
+
+bogus=02:00:5e:00:0b:ad
+must n hvA ip -6 neigh replace fd00:1::1 lladdr $bogus dev ul0
+check "ip neigh replace reaches the map within 2 s" follows fd00:b::1 $bogus
+check "vmA -> vmB fails towards the wrong MAC" ping_none vmA 10.0.0.2
+must n hvA ip -6 neigh replace fd00:1::1 lladdr $newer dev ul0
+check "the map follows back" follows fd00:b::1 $newer
+check "vmA -> vmB ping IPv4 works again" ping_ok vmA 10.0.0.2
+check "vmA -> vmB ping IPv6 works again" ping_ok vmA fd10::2
+check "the agent logged the change" \
+	grep -q "^<6>neighbour of fd00:b::1 in default: gateway fd00:1::1 dev ul0 lladdr $newer valid (was $bogus valid)" "$AGENT_LOG"
+check_gt "hadp_neigh_events_total" "$(metric hadp_neigh_events_total)" 0
+check_gt "hadp_neigh_updates_total counts the three rewrites" "$(metric hadp_neigh_updates_total)" 2
+check_eq "hadp_neigh_errors_total" "$(metric hadp_neigh_errors_total)" 0
+
+# ---- the audit ------------------------------------------------------------------
+
+section "the agent's audit"
+sleep 1.5
+check_gt "the audit runs (hadp_audit_runs_total)" "$(metric hadp_audit_runs_total)" 0
+check_eq "a sound datapath has no findings" "$(metric hadp_audit_findings_total)" 0
+
+f0=$(metric hadp_audit_findings_total)
+# The instance's VM slot in the root's program array: index * kinds + 0.
+idx=$(hadp hvA -j dp show | jq -r '.. | objects | select(.name? == "default") | .index' | head -n1)
+slot=$((${idx:-0} * 2))
+progs=$(bpffs hvA)/hadp/_root/progs
+must bpftool map delete pinned "$progs" key $slot 0 0 0
+check "an emptied root slot is a finding" more_findings "${f0:-0}"
+check "naming the slot" grep -q "^<4>audit: slot $slot of the root's progs is empty" "$AGENT_LOG"
+must bpftool map update pinned "$progs" key $slot 0 0 0 value pinned "$(bpffs hvA)/hadp/default/prog_vm"
+check "vmA -> vmB ping IPv4 with the slot back" ping_ok vmA 10.0.0.2
+
+sleep 1.5
+f1=$(metric hadp_audit_findings_total)
+hadp_must hvA -I b dp load
+check "an instance b without hvA's configuration is a finding" more_findings "${f1:-0}"
+check "naming the map and the instance" \
+	grep -Eq "^<4>audit: routes4 of default and of b differ: keys only in default: [1-9][0-9]*, only in b: 0$" "$AGENT_LOG"
+hadp_must hvA -I b dp unload
+sleep 1.5
+f2=$(metric hadp_audit_findings_total)
+sleep 2.5
+check_eq "no finding once b is gone" "$(metric hadp_audit_findings_total)" "$f2"
+
 section "no TCP checksum errors anywhere"
 for x in hvA hvB rtr vmA vmB; do
 	check_eq "TcpInCsumErrors in $x" "$(csum_errors $x)" 0
 done
+
+[ -n "$VERBOSE" ] && { echo "---- hadpd.log"; cat "$AGENT_LOG"; }
 
 finish
