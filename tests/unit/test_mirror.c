@@ -376,6 +376,26 @@ START_TEST(test_deletes_propagate)
 }
 END_TEST
 
+/* An active that still hears a peer's state keeps its own: counted,
+ * never applied; dumps are still served. */
+START_TEST(test_active_does_not_apply)
+{
+	struct pair *p = pair_new(NULL);
+
+	hadp_mirror_set_apply(p->e[1], false);
+	act(p, HADP_EV_CONN_NEW, 1, 1);
+	settle(p);
+	ck_assert_uint_eq(hadp_mirror_mem_count(p->mem[1]), 0);
+	ck_assert_uint_eq(hadp_mirror_stats(p->e[1])->not_applied, 1);
+	ck_assert_uint_eq(hadp_mirror_stats(p->e[1])->applied, 0);
+	hadp_mirror_set_apply(p->e[1], true);
+	act(p, HADP_EV_CONN_UPDATE, 1, 2);
+	settle(p);
+	ck_assert_uint_eq(version_at(p->mem[1], 1), 2);
+	pair_free(p);
+}
+END_TEST
+
 START_TEST(test_queue_overflow)
 {
 	struct hadp_mirror_cfg cfg = cfg0;
@@ -733,6 +753,7 @@ Suite *mirror_suite(void)
 	tcase_add_test(tc, test_reorder_old_never_wins);
 	tcase_add_test(tc, test_version_wrap);
 	tcase_add_test(tc, test_deletes_propagate);
+	tcase_add_test(tc, test_active_does_not_apply);
 	tcase_add_test(tc, test_tombs_bounded);
 	tcase_add_test(tc, test_reply_matching);
 	tcase_add_test(tc, test_rx_skips);

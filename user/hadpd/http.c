@@ -16,6 +16,7 @@
 #include <microhttpd.h>
 
 #include "hadpd.h"
+#include "names.h"
 
 /* The main loop beats every 100 ms; alive means it beat lately. */
 #define LIVE_MS		5000
@@ -295,6 +296,12 @@ static void metrics(struct hadpd *d, struct buf *b)
 		"# TYPE hadp_events_lost_total counter\n"
 		"hadp_events_lost_total{instance=\"%s\"} %llu\n", in,
 		(unsigned long long)st.events_lost);
+	bprintf(b, "# HELP hadp_drops_total Packets this instance's programs dropped, by reason.\n"
+		"# TYPE hadp_drops_total counter\n");
+	for (i = 0; i < HADP_DROP_MAX; i++)
+		if (hadp_drop_name(i))
+			bprintf(b, "hadp_drops_total{instance=\"%s\",reason=\"%s\"} %llu\n",
+				in, hadp_drop_name(i), (unsigned long long)st.drops[i]);
 	bprintf(b, "# HELP hadp_rx_packets_total Packets taken in by this instance's programs.\n"
 		"# TYPE hadp_rx_packets_total counter\n"
 		"hadp_rx_packets_total{instance=\"%s\"} %llu\n", in,
