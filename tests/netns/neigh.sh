@@ -201,13 +201,30 @@ check_eq "a sound datapath has no findings" "$(metric hadp_audit_findings_total)
 f0=$(metric hadp_audit_findings_total)
 # The instance's VM slot in the root's program array: index * kinds + 0.
 idx=$(hadp hvA -j dp show | jq -r '.. | objects | select(.name? == "default") | .index' | head -n1)
-slot=$((${idx:-0} * 2))
+idx=${idx:-0}
+slot=$((idx * 2))
 progs=$(bpffs hvA)/hadp/_root/progs
 must bpftool map delete pinned "$progs" key $slot 0 0 0
 check "an emptied root slot is a finding" more_findings "${f0:-0}"
 check "naming the slot" grep -q "^<4>audit: slot $slot of the root's progs is empty" "$AGENT_LOG"
 must bpftool map update pinned "$progs" key $slot 0 0 0 value pinned "$(bpffs hvA)/hadp/default/prog_vm"
 check "vmA -> vmB ping IPv4 with the slot back" ping_ok vmA 10.0.0.2
+
+sleep 1.5
+f0=$(metric hadp_audit_findings_total)
+active=$(bpffs hvA)/hadp/_root/active
+must bpftool map update pinned "$active" key 0 0 0 0 value 0xff 0xff 0xff 0xff
+check "an active entry naming no instance is a finding" more_findings "${f0:-0}"
+check "naming it" grep -q "^<4>audit: default is active, but the root's active entry names no instance" "$AGENT_LOG"
+must bpftool map update pinned "$active" key 0 0 0 0 value "$idx" 0 0 0
+
+sleep 1.5
+f0=$(metric hadp_audit_findings_total)
+must n hvA ip link set dev vm1 xdp off
+check "a VM interface without the root is a finding" more_findings "${f0:-0}"
+check "naming the device" grep -q "^<4>audit: default's VM interface vm1 (ifindex [0-9]*) does not run the root's root_vm" "$AGENT_LOG"
+must n hvA ip link set dev vm1 xdp pinned "$(bpffs hvA)/hadp/_root/root_vm"
+check "vmA -> vmB ping IPv4 with the root back on vm1" ping_ok vmA 10.0.0.2
 
 sleep 1.5
 f1=$(metric hadp_audit_findings_total)
