@@ -396,6 +396,37 @@ START_TEST(test_active_does_not_apply)
 }
 END_TEST
 
+/* A peer that never answers: retransmissions back off, and a batch as
+ * old as a tombstone lives is given up and counted. */
+START_TEST(test_unacked_backs_off_and_expires)
+{
+	struct pair *p = pair_new(NULL);
+	const struct hadp_mirror_stats *st = hadp_mirror_stats(p->e[0]);
+	__u64 start = p->now, rtx;
+
+	p->l[0].drop_every = 1;
+	act(p, HADP_EV_CONN_NEW, 1, 1);
+	hadp_mirror_flush(p->e[0], p->now);
+	while (p->now - start < cfg0.tomb_ns / 2) {
+		p->now += RTO;
+		hadp_mirror_poll(p->e[0], p->now);
+	}
+	rtx = st->retransmits;
+	/* one every RTO would be tomb_ns / 2 / RTO of them */
+	ck_assert_uint_lt(rtx, cfg0.tomb_ns / 2 / RTO / 4);
+	ck_assert_uint_eq(hadp_mirror_queued(p->e[0]), 1);
+	while (p->now - start < cfg0.tomb_ns + RTO) {
+		p->now += RTO;
+		hadp_mirror_poll(p->e[0], p->now);
+	}
+	ck_assert_uint_eq(hadp_mirror_queued(p->e[0]), 0);
+	ck_assert_uint_eq(hadp_mirror_lag(p->e[0]), 0);
+	ck_assert_uint_eq(st->dropped_packets, 1);
+	ck_assert_uint_eq(st->dropped_entries, 1);
+	pair_free(p);
+}
+END_TEST
+
 START_TEST(test_queue_overflow)
 {
 	struct hadp_mirror_cfg cfg = cfg0;
@@ -754,6 +785,7 @@ Suite *mirror_suite(void)
 	tcase_add_test(tc, test_version_wrap);
 	tcase_add_test(tc, test_deletes_propagate);
 	tcase_add_test(tc, test_active_does_not_apply);
+	tcase_add_test(tc, test_unacked_backs_off_and_expires);
 	tcase_add_test(tc, test_tombs_bounded);
 	tcase_add_test(tc, test_reply_matching);
 	tcase_add_test(tc, test_rx_skips);

@@ -34,6 +34,8 @@ static void transmit(struct hadp_mirror *m, struct batch *b, __u64 now_ns)
 	}
 	if (b->sent) {
 		m->st.retransmits++;
+		if (b->tries < RETRY_SHIFT_MAX)
+			b->tries++;
 	} else {
 		b->first_seq = seq;
 		b->sent = true;
@@ -84,6 +86,8 @@ static void close_batch(struct hadp_mirror *m, __u64 now_ns)
 	b->entries = m->open_entries;
 	b->id = m->next_id++;
 	b->sent = b->acked = false;
+	b->tries = 0;
+	b->made_ns = now_ns;
 	open_batch(m);
 	transmit(m, b, now_ns);
 }
@@ -314,15 +318,24 @@ static void dump_finish(struct hadp_mirror *m, __u64 now_ns)
 
 void hadp_mirror_poll(struct hadp_mirror *m, __u64 now_ns)
 {
-	unsigned int i;
+	unsigned int i, burst = 0;
 
-	for (i = 0; i < m->n; i++) {
+	/* A batch as old as a tombstone lives is given up (counted as
+	 * dropped): delivered later, an update in it could bring back an
+	 * entry deleted since, whose tombstone the peer no longer keeps.
+	 * The periodic refresh carries what it held. */
+	while (m->n && now_ns - slot(m, 0)->made_ns >= m->cfg.tomb_ns)
+		drop_oldest(m);
+	for (i = 0; i < m->n && burst < RETRY_BURST; i++) {
 		struct batch *b = slot(m, i);
 
 		if (b->acked)
 			continue;
-		if (!b->sent || now_ns - b->sent_ns >= m->cfg.retransmit_ns)
+		if (!b->sent ||
+		    now_ns - b->sent_ns >= m->cfg.retransmit_ns << b->tries) {
 			transmit(m, b, now_ns);
+			burst++;
+		}
 	}
 	dump_finish(m, now_ns);
 }

@@ -99,7 +99,8 @@ struct hadp_mirror_stats {
 	__u64 acked_packets;
 	__u64 acked_entries;
 	__u64 replies_unknown;	/* no batch of that id and sequence */
-	__u64 dropped_packets;	/* resend queue overflow, oldest first */
+	__u64 dropped_packets;	/* resend queue overflow, oldest first, or
+				 * unacked for tomb_ns: given up */
 	__u64 dropped_entries;
 	/* receiver */
 	__u64 rx_msgs;

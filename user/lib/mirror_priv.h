@@ -6,6 +6,12 @@
 
 #include "mirror.h"
 
+/* A batch not acked waits retransmit_ns << tries, tries capped here: a
+ * peer that is gone costs a trickle, not the whole queue every timeout. */
+#define RETRY_SHIFT_MAX	3
+/* Retransmissions per hadp_mirror_poll() call, at most. */
+#define RETRY_BURST	64
+
 /* Slots a tombstone may sit in past its hash: bounds every lookup. */
 #define TOMB_PROBE	8
 
@@ -18,6 +24,8 @@ struct batch {
 	__u64 first_seq;	/* of the first transmission ... */
 	__u64 seq;		/* ... and of the latest */
 	__u64 sent_ns;
+	__u64 made_ns;		/* closed: its age bounds its retransmission */
+	unsigned int tries;	/* retransmissions: the timeout doubles */
 	bool sent;		/* at least once */
 	bool acked;		/* a hole until it reaches the head */
 };
