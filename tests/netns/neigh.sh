@@ -222,7 +222,7 @@ sleep 1.5
 f0=$(metric hadp_audit_findings_total)
 must n hvA ip link set dev vm1 xdp off
 check "a VM interface without the root is a finding" more_findings "${f0:-0}"
-check "naming the device" grep -q "^<4>audit: default's VM interface vm1 (ifindex [0-9]*) does not run the root's root_vm" "$AGENT_LOG"
+check "naming the device" grep -q "^<4>audit: default's VM interface vm1 (ifindex [0-9]*) runs no XDP program, not the root's root_vm" "$AGENT_LOG"
 must n hvA ip link set dev vm1 xdp pinned "$(bpffs hvA)/hadp/_root/root_vm"
 check "vmA -> vmB ping IPv4 with the root back on vm1" ping_ok vmA 10.0.0.2
 

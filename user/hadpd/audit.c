@@ -9,8 +9,8 @@
  * count; nothing is repaired, since the audit cannot tell which side is
  * right.
  *
- * Cheap by design: a few dozen syscalls, one XDP query per configured
- * device, and walks of the configuration maps only, never of conns.
+ * Cheap by design: a few dozen syscalls, one dump of the devices, and
+ * walks of the configuration maps only, never of conns.
  */
 #define _GNU_SOURCE	/* qsort_r */
 #include <errno.h>
@@ -21,9 +21,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
+#include <libmnl/libmnl.h>
+#include <linux/if_link.h>
+#include <linux/rtnetlink.h>
 
 #include "hadpd.h"
 #include "util.h"
@@ -167,22 +172,123 @@ static void audit_pins(struct hadpd *d)
 	}
 }
 
-static void audit_attached(struct hadpd *d, __u32 ifindex,
-			   enum hadp_prog_kind kind)
+/* A device and the XDP program attached to it (0: none). */
+struct dev_xdp {
+	__u32 ifindex;
+	__u32 prog_id;
+};
+
+struct dev_list {
+	struct dev_xdp *v;
+	size_t n, cap;
+};
+
+static int cb_link(const struct nlmsghdr *nlh, void *arg)
+{
+	const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
+	struct dev_list *l = arg;
+	const struct nlattr *a, *x;
+	struct dev_xdp *v;
+	__u32 id = 0;
+
+	if (nlh->nlmsg_type != RTM_NEWLINK)
+		return MNL_CB_OK;
+	mnl_attr_for_each(a, nlh, sizeof(*ifi)) {
+		if (mnl_attr_get_type(a) != IFLA_XDP)
+			continue;
+		mnl_attr_for_each_nested(x, a)
+			if (mnl_attr_get_type(x) == IFLA_XDP_PROG_ID &&
+			    mnl_attr_validate(x, MNL_TYPE_U32) >= 0)
+				id = mnl_attr_get_u32(x);
+	}
+	if (l->n == l->cap) {
+		l->cap = l->cap ? 2 * l->cap : 64;
+		v = realloc(l->v, l->cap * sizeof(*v));
+		if (!v)
+			return MNL_CB_ERROR;
+		l->v = v;
+	}
+	l->v[l->n++] = (struct dev_xdp){ ifi->ifi_index, id };
+	return MNL_CB_OK;
+}
+
+/* Every device of the netns with its XDP program, from one link dump.
+ * Not bpf_xdp_query per device: each of those dumps every link, which
+ * is quadratic on a host with hundreds of VM interfaces. */
+static int dev_list_read(struct dev_list *l)
+{
+	char buf[32768];	/* a dump's messages come in up to 32 KiB */
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	unsigned int seq = time(NULL), portid;
+	struct mnl_socket *nl;
+	struct ifinfomsg *ifi;
+	int ret = -1;
+
+	nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
+	if (!nl || mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0)
+		goto out;
+	nlh->nlmsg_type = RTM_GETLINK;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	nlh->nlmsg_seq = seq;
+	ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
+	ifi->ifi_family = AF_UNSPEC;
+	mnl_attr_put_u32(nlh, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
+	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
+		goto out;
+	portid = mnl_socket_get_portid(nl);
+	do {
+		ret = mnl_socket_recvfrom(nl, buf, sizeof(buf));
+		if (ret > 0)
+			ret = mnl_cb_run(buf, ret, seq, portid, cb_link, l);
+	} while (ret > MNL_CB_STOP);
+out:
+	ret = ret < 0 ? (errno ? -errno : -EIO) : 0;
+	if (nl)
+		mnl_socket_close(nl);
+	return ret;
+}
+
+static int cmp_dev(const void *a, const void *b)
+{
+	const struct dev_xdp *x = a, *y = b;
+
+	return x->ifindex < y->ifindex ? -1 : x->ifindex > y->ifindex;
+}
+
+/* The device ifindex runs the root of its kind. */
+static void audit_device(struct hadpd *d, const struct dev_list *l,
+			 __u32 ifindex, enum hadp_prog_kind kind)
 {
 	static const char *const what[HADP_KIND_MAX] = {
 		[HADP_KIND_VM] = "VM interface",
 		[HADP_KIND_UPLINK] = "uplink",
 	};
+	static const char *const root[HADP_KIND_MAX] = {
+		[HADP_KIND_VM] = "root_vm",
+		[HADP_KIND_UPLINK] = "root_uplink",
+	};
+	struct dev_xdp key = { .ifindex = ifindex }, *dev;
 	char name[IF_NAMESIZE];
 
-	if (hadp_root_attached(&d->host, ifindex) == (int)kind)
+	dev = bsearch(&key, l->v, l->n, sizeof(*l->v), cmp_dev);
+	if (dev && dev->prog_id == d->host.root_prog_id[kind])
 		return;
+	if (!dev) {
+		finding(d, "%s's %s (ifindex %u) does not exist", d->inst.name,
+			what[kind], ifindex);
+		return;
+	}
 	if (!if_indextoname(ifindex, name))
 		snprintf(name, sizeof(name), "#%u", ifindex);
-	finding(d, "%s's %s %s (ifindex %u) does not run the root's %s",
-		d->inst.name, what[kind], name, ifindex,
-		kind == HADP_KIND_VM ? "root_vm" : "root_uplink");
+	if (!dev->prog_id)
+		finding(d, "%s's %s %s (ifindex %u) runs no XDP program, not "
+			"the root's %s", d->inst.name, what[kind], name,
+			ifindex, root[kind]);
+	else
+		finding(d, "%s's %s %s (ifindex %u) runs program id %u, not "
+			"the root's %s (id %u)", d->inst.name, what[kind], name,
+			ifindex, dev->prog_id, root[kind],
+			d->host.root_prog_id[kind]);
 }
 
 /* The root runs on every device the configuration names. */
@@ -190,21 +296,32 @@ static void audit_devices(struct hadpd *d)
 {
 	const struct hadp_map *m = &d->inst.maps[HADP_MAP_IFACES];
 	struct hadp_index zero = { 0 };
+	struct dev_list l = { 0 };
 	struct hadp_ifindex *keys;
 	struct hadp_uplink ul;
 	size_t i, n;
+	int err;
 
+	err = dev_list_read(&l);
+	if (err) {
+		finding(d, "reading the devices' XDP programs: %s",
+			strerror(-err));
+		goto out;
+	}
+	qsort(l.v, l.n, sizeof(*l.v), cmp_dev);
 	if (hadp_map_keys(m, (void **)&keys, &n)) {
 		finding(d, "%s's ifaces is unreadable", d->inst.name);
 	} else {
 		for (i = 0; i < n; i++)
-			audit_attached(d, keys[i].ifindex, HADP_KIND_VM);
+			audit_device(d, &l, keys[i].ifindex, HADP_KIND_VM);
 		free(keys);
 	}
 	if (hadp_map_lookup(&d->inst.maps[HADP_MAP_UPLINK], &zero, &ul))
 		finding(d, "%s's uplink is unreadable", d->inst.name);
 	else if (ul.ifindex)
-		audit_attached(d, ul.ifindex, HADP_KIND_UPLINK);
+		audit_device(d, &l, ul.ifindex, HADP_KIND_UPLINK);
+out:
+	free(l.v);
 }
 
 static int cmp_key(const void *a, const void *b, void *size)
