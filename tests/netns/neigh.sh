@@ -238,6 +238,13 @@ f2=$(metric hadp_audit_findings_total)
 sleep 2.5
 check_eq "no finding once b is gone" "$(metric hadp_audit_findings_total)" "$f2"
 
+vm_id=$(prog_id hvA vm1)
+hadp_must hvA dp upgrade
+check "dp upgrade put a new root on vm1" test "$(prog_id hvA vm1)" != "$vm_id"
+sleep 2.5
+check_eq "an upgraded root is no finding" "$(metric hadp_audit_findings_total)" "$f2"
+check "vmA -> vmB ping IPv4 through the upgraded root" ping_ok vmA 10.0.0.2
+
 section "no TCP checksum errors anywhere"
 for x in hvA hvB rtr vmA vmB; do
 	check_eq "TcpInCsumErrors in $x" "$(csum_errors $x)" 0

@@ -39,6 +39,12 @@ static const char *const prog_pins[HADP_KIND_MAX] = {
 	[HADP_KIND_UPLINK]	= "prog_uplink",
 };
 
+/* The root's program pins, under <bpffs>/hadp/_root. */
+static const char *const root_pins[HADP_KIND_MAX] = {
+	[HADP_KIND_VM]		= "root_vm",
+	[HADP_KIND_UPLINK]	= "root_uplink",
+};
+
 /* What the CLI writes to every instance alike. */
 static const int config_maps[] = {
 	HADP_MAP_IFACES, HADP_MAP_UNDERLAY, HADP_MAP_ROUTES4, HADP_MAP_ROUTES6,
@@ -255,23 +261,20 @@ static int cmp_dev(const void *a, const void *b)
 	return x->ifindex < y->ifindex ? -1 : x->ifindex > y->ifindex;
 }
 
-/* The device ifindex runs the root of its kind. */
+/* The device ifindex runs the root of its kind, whose id is root_id. */
 static void audit_device(struct hadpd *d, const struct dev_list *l,
-			 __u32 ifindex, enum hadp_prog_kind kind)
+			 __u32 ifindex, enum hadp_prog_kind kind,
+			 __u32 root_id)
 {
 	static const char *const what[HADP_KIND_MAX] = {
 		[HADP_KIND_VM] = "VM interface",
 		[HADP_KIND_UPLINK] = "uplink",
 	};
-	static const char *const root[HADP_KIND_MAX] = {
-		[HADP_KIND_VM] = "root_vm",
-		[HADP_KIND_UPLINK] = "root_uplink",
-	};
 	struct dev_xdp key = { .ifindex = ifindex }, *dev;
 	char name[IF_NAMESIZE];
 
 	dev = bsearch(&key, l->v, l->n, sizeof(*l->v), cmp_dev);
-	if (dev && dev->prog_id == d->host.root_prog_id[kind])
+	if (dev && dev->prog_id == root_id)
 		return;
 	if (!dev) {
 		finding(d, "%s's %s (ifindex %u) does not exist", d->inst.name,
@@ -283,25 +286,37 @@ static void audit_device(struct hadpd *d, const struct dev_list *l,
 	if (!dev->prog_id)
 		finding(d, "%s's %s %s (ifindex %u) runs no XDP program, not "
 			"the root's %s", d->inst.name, what[kind], name,
-			ifindex, root[kind]);
+			ifindex, root_pins[kind]);
 	else
 		finding(d, "%s's %s %s (ifindex %u) runs program id %u, not "
 			"the root's %s (id %u)", d->inst.name, what[kind], name,
-			ifindex, dev->prog_id, root[kind],
-			d->host.root_prog_id[kind]);
+			ifindex, dev->prog_id, root_pins[kind], root_id);
 }
 
-/* The root runs on every device the configuration names. */
+/* The root runs on every device the configuration names. The root as
+ * pinned now, not as the agent opened it: `hadp dp upgrade` replaces its
+ * programs, and that is no finding. */
 static void audit_devices(struct hadpd *d)
 {
 	const struct hadp_map *m = &d->inst.maps[HADP_MAP_IFACES];
+	__u32 root_id[HADP_KIND_MAX];
 	struct hadp_index zero = { 0 };
 	struct dev_list l = { 0 };
 	struct hadp_ifindex *keys;
 	struct hadp_uplink ul;
+	char dir[PATH_MAX];
 	size_t i, n;
-	int err;
+	int k, err;
 
+	snprintf(dir, sizeof(dir), "%s/" HADP_ROOT_DIR, d->host.dir);
+	for (k = 0; k < HADP_KIND_MAX; k++) {
+		err = pin_id(dir, root_pins[k], true, &root_id[k]);
+		if (err) {
+			finding(d, "%s/%s: %s", dir, root_pins[k],
+				strerror(-err));
+			return;
+		}
+	}
 	err = dev_list_read(&l);
 	if (err) {
 		finding(d, "reading the devices' XDP programs: %s",
@@ -313,13 +328,15 @@ static void audit_devices(struct hadpd *d)
 		finding(d, "%s's ifaces is unreadable", d->inst.name);
 	} else {
 		for (i = 0; i < n; i++)
-			audit_device(d, &l, keys[i].ifindex, HADP_KIND_VM);
+			audit_device(d, &l, keys[i].ifindex, HADP_KIND_VM,
+				     root_id[HADP_KIND_VM]);
 		free(keys);
 	}
 	if (hadp_map_lookup(&d->inst.maps[HADP_MAP_UPLINK], &zero, &ul))
 		finding(d, "%s's uplink is unreadable", d->inst.name);
 	else if (ul.ifindex)
-		audit_device(d, &l, ul.ifindex, HADP_KIND_UPLINK);
+		audit_device(d, &l, ul.ifindex, HADP_KIND_UPLINK,
+			     root_id[HADP_KIND_UPLINK]);
 out:
 	free(l.v);
 }
