@@ -12,6 +12,8 @@
 #   +----------------------+                 +----------------------+
 #   agents: tests/vm/haagent.c (register, send a batch, print deliveries)
 #   raw packets: tests/vm/hapkt.py; raw netlink: tests/vm/nlreq.py
+#   hadpd's status map (for `ha show`): made with bpftool (fake_agent), on
+#   a datapath instance ha0 loaded in a bpffs of this test's own ($T/bpf)
 #
 # Ends with "N passed, N failed"; exits non-zero on any failure.
 
@@ -24,12 +26,15 @@ AGENT=$SRC/build/tests/haagent
 passed=0
 failed=0
 pids=()
+modprobe=
 
 cleanup() {
 	local p
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
 	ip netns del hmA 2>/dev/null
 	ip netns del hmB 2>/dev/null
+	[ -n "$modprobe" ] && echo "$modprobe" >/proc/sys/kernel/modprobe
+	umount "$T/bpf" "$T/bpf2" 2>/dev/null
 	rm -rf "$T"
 }
 trap cleanup EXIT
@@ -51,10 +56,44 @@ stat() { ip netns exec "$1" "$H" -j -s ha show ha0 | jq -r ".[0].stats.$2"; }
 field() { ip netns exec "$1" "$H" -j ha show ha0 | jq -r ".[0].$2"; }
 # The kernel's message is what the CLI prints.
 says() { local want=$1; shift; ! "$@" >"$T/says" 2>&1 && grep -qF -- "$want" "$T/says" && cat "$T/says"; }
+# one_line WANT COMMAND...: fails with exactly one line on stderr, WANT.
+one_line() { local want=$1; shift; ! "$@" 2>"$T/err" >/dev/null && cat "$T/err" && [ "$(wc -l <"$T/err")" = 1 ] && grep -qxF -- "$want" "$T/err"; }
 # Wait up to 5 s for a counter to reach a value.
 wait_stat() { # ns name min
 	local i
 	for i in $(seq 50); do [ "$(stat "$1" "$2")" -ge "$3" ] 2>/dev/null && return 0; sleep 0.1; done
+	return 1
+}
+# fake_agent PIN PID AGE_MS: a status map at PIN as hadpd pins it, of the
+# size build/hadp was compiled with (its debug info says): an active,
+# ready, registered, orchestrated agent for group ha0 whose heartbeat is
+# AGE_MS old, with bulk sync complete and some counters set. $FRESH: a
+# heartbeat ahead of the clock, that stays fresh however slow the checks
+# after it are (hadpd would rewrite it every turn).
+fake_agent() {
+	local size
+	size=$(gdb -batch -ex 'print sizeof(struct hadp_agent_status)' "$H" 2>/dev/null | sed -n 's/^\$1 = //p')
+	[ -n "$size" ] || { echo "no size of struct hadp_agent_status in $H"; return 1; }
+	[ -e "$1" ] || bpftool map create "$1" type array key 4 value "$size" entries 1 name hadp_agent || return 1
+	# shellcheck disable=SC2046
+	bpftool map update pinned "$1" key 0 0 0 0 value $(python3 -c '
+import struct, sys, time
+size, pid, age = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+now = int(time.monotonic() * 1000)   # CLOCK_MONOTONIC, as the agent writes
+# pid, role, flags, sync_state; started_ms, heartbeat_ms, promoted_ms,
+# promotions, lag_entries, lag_ms, queued, reconciled, clashes,
+# neigh_updates, audit_runs, audit_findings; group; mirror.events.
+b = struct.pack("<4I12Q16sQ", pid, 1, 7, 3, now // 2, max(now - age, 0), 0,
+                2, 5, 7, 1, 11, 1, 3, 4, 0, b"ha0", 42)
+print(" ".join(str(x) for x in b.ljust(size, b"\0")))' "$size" "$2" "$3")
+}
+FRESH=-600000
+# agent NS JQ [HADP OPTION...]: JQ on ha0's agent object, the bpffs $T/bpf
+agent() { local ns=$1 q=$2; shift 2; ip netns exec "$ns" "$H" --bpffs "$T/bpf" -j "$@" ha show ha0 | jq -r ".[0].agent$q"; }
+# registered NS: wait up to 5 s for an agent of NS's group ha0 to register
+# (a listener started in the background, before anything is sent to it).
+registered() {
+	for _ in $(seq 50); do [ "$(field "$1" agent_portid)" != 0 ] && return 0; sleep 0.1; done
 	return 1
 }
 # bg COMMAND...: in the background, with its pid in $BG (a command, not a
@@ -91,6 +130,45 @@ check "a key file of 31 bytes: refused" says 'invalid key' sh -c "head -c 31 /de
 check "del of a missing group: the kernel says so" says "no such group" A "$H" ha del nosuch
 check "IPv6 group add and del" sh -c "ip -n hmA addr add fd09::1/64 dev va nodad && ip netns exec hmA '$H' ha add ha6 local '[fd09::1]:4791' peer '[fd09::2]:4791' key '$T/key' && ip netns exec hmA '$H' ha show ha6 | grep -q 'peer \[fd09::2\]:4791' && ip netns exec hmA '$H' ha del ha6"
 
+section "role"
+check_eq "a new group's role is unknown" "$(field hmA role)" unknown
+check "A: ha role ha0 active" A "$H" ha role ha0 active
+check_eq "ha show reads it back" "$(field hmA role)" active
+check "A: ha role ha0 standby" A "$H" ha role ha0 standby
+check_eq "standby now" "$(field hmA role)" standby
+check "ha set ha0 role active: the same request" A "$H" ha set ha0 role active
+check_eq "active again" "$(field hmA role)" active
+check "a bad role is refused on one line" one_line 'hadp: invalid role "boss": expected active, standby or unknown' A "$H" ha role ha0 boss
+check "ha set refuses it alike" one_line 'hadp: invalid role "boss": expected active, standby or unknown' A "$H" ha set ha0 role boss
+check "a missing role is named" one_line 'hadp: missing argument "ROLE"' A "$H" ha role ha0
+check "a missing instance is named" one_line 'hadp: missing argument "INSTANCE"' A "$H" ha role
+check "an extra argument is named" one_line 'hadp: unknown argument "now"' A "$H" ha role ha0 standby now
+check_eq "none of them changed the role" "$(field hmA role)" active
+check "a missing group: the kernel says so" says "no such group" A "$H" ha role nosuch active
+check_eq "B's role is its own" "$(field hmB role)" unknown
+check "unknown sets it back" A "$H" ha role ha0 unknown
+check_eq "A: unknown" "$(field hmA role)" unknown
+
+section "ha show joins the agent's status"
+mkdir "$T/bpf" "$T/bpf2" && mount -t bpf bpf "$T/bpf" && mount -t bpf bpf "$T/bpf2" || die "bpffs"
+check "load instance ha0 (the group's name)" "$H" --bpffs "$T/bpf" -I ha0 dp load conns 1024
+check_eq "no status map: no agent object" "$(A "$H" --bpffs "$T/bpf" -j ha show ha0 | jq '.[0] | has("agent")')" false
+check "no status map: agent: none" sh -c "ip netns exec hmA '$H' --bpffs '$T/bpf' ha show ha0 | grep -q '^    agent: none\$'"
+check "a status map, as hadpd pins it" fake_agent "$T/bpf/hadp/ha0/agent" $$ "$FRESH"
+check_eq "agent instance, pid, alive" "$(agent hmA '| "\(.instance) \(.pid) \(.alive)"')" "ha0 $$ true"
+check_eq "role, ready, registered, orchestrated, stopping, bulk_sync" "$(agent hmA '| "\(.role) \(.ready) \(.registered) \(.orchestrated) \(.stopping) \(.bulk_sync)"')" "active true true true false complete"
+check_eq "lag_entries, lag_ms, queued, promotions, reconciled, clashes" "$(agent hmA '| "\(.lag_entries) \(.lag_ms) \(.queued) \(.promotions) \(.reconciled) \(.clashes)"')" "5 7 1 2 11 1"
+check_eq "no counters without -s" "$(agent hmA '| has("events")')" false
+check_eq "-s: mirror and agent counters" "$(agent hmA '| "\(.events) \(.acked_entries) \(.swept) \(.neigh_updates) \(.audit_runs) \(.audit_findings)"' -s)" "42 0 0 3 4 0"
+check_eq "the group's own fields are still there" "$(A "$H" --bpffs "$T/bpf" -j ha show ha0 | jq -r '.[0] | "\(.instance) \(.local) \(.agent_portid)"')" "ha0 10.9.0.1:4791 0"
+check "text: the agent on its own line" sh -c "ip netns exec hmA '$H' --bpffs '$T/bpf' ha show ha0 | grep -qx '    agent ha0 pid $$ role active ready registered orchestrated bulk-sync complete'"
+check "a heartbeat 10 s old" fake_agent "$T/bpf/hadp/ha0/agent" $$ 10000
+check_eq "not alive" "$(agent hmA .alive)" false
+check "text: not running" sh -c "ip netns exec hmA '$H' --bpffs '$T/bpf' ha show ha0 | grep -q '^    agent ha0 (not running, pid $$) role active'"
+check "the status of a dead agent's process" fake_agent "$T/bpf/hadp/ha0/agent" 4194303 "$FRESH"
+check_eq "not alive either" "$(agent hmA '| "\(.pid) \(.alive)"')" "4194303 false"
+check_eq "B's group shows no agent (it is not in B's bpffs)" "$(B "$H" --bpffs "$T/bpf2" -j ha show ha0 | jq '.[0] | has("agent")')" false
+
 # ---- no agent: no reply, even with a monitor -----------------------------------
 
 section "no agent registered"
@@ -110,8 +188,8 @@ check_eq "A: no reply came back" "$(stat hmA replies_received)" 0
 section "batches and replies"
 check "A may send B up to 64 messages a packet" A "$H" ha set ha0 peer-max-coalesce 64
 bg ip netns exec hmB "$AGENT" ha0 register listen 2 timeout 20000 >"$T/b_recv"
-sleep 0.5
-check_eq "B: the agent is registered" "$(field hmB agent | grep -c '^[1-9]')" 1
+registered hmB
+check_eq "B: the agent is registered" "$(field hmB agent_portid | grep -c '^[1-9]')" 1
 check "A: register, send 3 with reply-req, get the reply" A "$AGENT" ha0 register send 3 flags reply-req opaque 77 listen 1 timeout 10000
 cp "$T/out" "$T/a1"
 check "A got a full reply: reply flag, opaque 77, 3 messages with bodies" grep -q 'flags reply-req,reply opaque 77 count 3 msgs 1:1:36,1:2:36,1:3:36' "$T/a1"
@@ -122,16 +200,16 @@ wait "$BG"
 check "B's agent got both batches (3 then 2 messages)" sh -c "grep -c 'recv group ha0' '$T/b_recv' | grep -qx 2 && grep -q 'count 3 msgs 1:1:36,1:2:36,1:3:36' '$T/b_recv' && grep -q 'count 2 msgs' '$T/b_recv'"
 check_ge "B: replied 2" "$(stat hmB replied)" 2
 check_ge "A: replies received 2" "$(stat hmA replies_received)" 2
-check "an agent that closed its socket is forgotten" test "$(field hmB agent)" = 0
+check "an agent that closed its socket is forgotten" test "$(field hmB agent_portid)" = 0
 bg ip netns exec hmA "$AGENT" ha0 register listen 1 timeout 20000 >"$T/a_recv"
-sleep 0.5
+registered hmA
 check "B -> A: a batch the other way" B "$AGENT" ha0 send 1
 wait "$BG"; rc=$?
 check_eq "A's agent got it" "$rc $(grep -c 'recv group ha0' "$T/a_recv")" "0 1"
 
 section "one agent per group"
 bg ip netns exec hmB "$AGENT" ha0 register listen 1 timeout 20000 >/dev/null
-sleep 0.5
+registered hmB
 check "a second agent is refused with a message" says "already has an agent" B "$AGENT" ha0 register
 kill "$BG" 2>/dev/null; wait "$BG" 2>/dev/null
 sleep 0.2
@@ -145,7 +223,7 @@ check "A's agent advertises max-count 4" A "$AGENT" ha0 send 0 advert 4
 for _ in $(seq 30); do [ "$(field hmB peer_max_coalesce)" = 4 ] && break; sleep 0.1; done
 check_eq "B learned peer-max-coalesce 4 from the advert" "$(field hmB peer_max_coalesce)" 4
 bg ip netns exec hmA "$AGENT" ha0 register listen 3 timeout 20000 >"$T/a_co"
-sleep 0.5
+registered hmA
 check "B sends 10: three packets" sh -c "ip netns exec hmB '$AGENT' ha0 send 10 | awk '{ exit !(NF == 4) }'"
 wait "$BG"
 check "A got 4, 4 and 2 messages" sh -c "awk '{ for (i = 1; i < NF; i++) if (\$i == \"count\") print \$(i + 1) }' '$T/a_co' | tr '\n' ' ' | grep -qx '4 4 2 '"
@@ -184,7 +262,7 @@ p1=$(stat hmA rx_packets)
 check "an unknown message type is not malformed: delivered (skipped by agents)" B python3 "$SRC/tests/vm/hapkt.py" 10.9.0.2:4791 10.9.0.1:4791 "$T/key" "$epochB" "$((seqB + 103))" unknown-type
 check "A accepted it" wait_stat hmA rx_packets "$((p1 + 1))"
 bg ip netns exec hmA "$AGENT" ha0 register listen 1 timeout 20000 >"$T/a_after"
-sleep 0.5
+registered hmA
 check "after all that, the module still delivers" B "$AGENT" ha0 send 2
 wait "$BG"
 check "A's agent got the batch" grep -q 'count 2 msgs' "$T/a_after"
@@ -244,7 +322,7 @@ section "unload"
 bg ip netns exec hmA "$AGENT" ha0 register listen 100 timeout 60000 >/dev/null 2>&1
 bg ip netns exec hmB "$H" monitor >/dev/null 2>&1
 sleep 0.5
-check "agent registered on A before the unload" test "$(field hmA agent)" != 0
+check "agent registered on A before the unload" test "$(field hmA agent_portid)" != 0
 before=$(dmesg | wc -l)
 check "rmmod hadp with groups, an agent and a monitor" rmmod hadp
 check "the module says nothing was left" sh -c "dmesg | tail -n +$((before + 1)) | grep -q 'hadp: unloaded: 0 groups, 0 sockets left'"
@@ -253,5 +331,23 @@ check_fails "the kmem cache is gone" grep -q '^hadp_group ' /proc/slabinfo
 check "modprobe again: a clean slate" sh -c "modprobe hadp && ip netns exec hmA '$H' -j ha show | jq -e 'length == 0'"
 check "and it works again" sh -c "ip netns exec hmA '$H' ha add ha0 local 10.9.0.1:4791 peer 10.9.0.2:4791 key '$T/key' && ip netns exec hmA '$H' ha del ha0"
 check "unload again" rmmod hadp
+
+section "ha show without the module"
+# The family's alias would load the module again; this kernel's modprobe
+# helper does nothing for the rest of the test.
+modprobe=$(cat /proc/sys/kernel/modprobe)
+echo /bin/true >/proc/sys/kernel/modprobe
+check "a fresh heartbeat" fake_agent "$T/bpf/hadp/ha0/agent" $$ "$FRESH"
+"$H" --bpffs "$T/bpf" -j ha show >"$T/only" 2>"$T/only.err"; rc=$?
+cat "$T/only" "$T/only.err" >"$T/out"
+check_eq "agents only: exit status 0" "$rc" 0
+check_eq "a note says why" "$(cat "$T/only.err")" "hadp: warning: hadp.ko is not loaded: showing agents only"
+check_eq "the agent of ha0, and no group fields" "$(jq -r '.[0] | "\(.instance) \(.agent.role) \(.agent.alive) \(has("local"))"' "$T/only")" "ha0 active true false"
+check "text too" sh -c "'$H' --bpffs '$T/bpf' ha show ha0 2>/dev/null | grep -q '^ha0: agent ha0 pid $$ role active'"
+check "an agent not there: the module's error" one_line "hadp: hadp.ko is not loaded (modprobe hadp)" "$H" --bpffs "$T/bpf" ha show nosuch
+check "no datapath either: the module's error" one_line "hadp: hadp.ko is not loaded (modprobe hadp)" "$H" --bpffs "$T/bpf2" ha show
+check_fails "hadp.ko was not loaded by all that" grep -q '^hadp ' /proc/modules
+echo "$modprobe" >/proc/sys/kernel/modprobe
+modprobe=
 
 finish

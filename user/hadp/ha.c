@@ -1,23 +1,31 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * hadp ha: the sync groups of hadp.ko, one per datapath instance, in the
- * manner of `wg show`. Talks to the module only (no pinned map).
+ * manner of `wg show`. Changes go to the module only.
  *
  *   hadp ha add INSTANCE local ADDR:PORT peer ADDR:PORT key FILE
  *               [max-coalesce N] [peer-max-coalesce N] [mtu N]
  *   hadp ha set INSTANCE [peer ADDR:PORT] [key FILE] [max-coalesce N]
  *               [peer-max-coalesce N] [mtu N] [role ROLE]
+ *   hadp ha role INSTANCE active|standby|unknown
  *   hadp ha del INSTANCE
  *   hadp ha show [INSTANCE]          -s: counters, -j: JSON
+ *
+ * show joins each group to the status its agent (hadpd) pins beside its
+ * instance's maps (agent.h), so one command tells what the module and
+ * the agent each think; without the module, it shows the agents alone.
  */
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <stdio.h>
+#include <stddef.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "agent.h"
 #include "ha.h"
 #include "hadp.h"
 #include "parse.h"
@@ -173,9 +181,176 @@ static int ha_del(struct cli *c, int argc, char **argv)
 	return err;
 }
 
+/* The agents of this host's instances, from their pinned status maps. */
+struct agents {
+	int n;
+	char inst[HADP_MAX_INSTANCES][HADP_NAME_LEN];
+	struct hadp_agent_status st[HADP_MAX_INSTANCES];
+	__u64 now_ms;
+};
+
+struct show {
+	const struct cli *c;
+	const struct agents *agents;
+};
+
+/* The message a quiet call would have printed: the first error only,
+ * since each failure reports one line. */
+static char held[256];
+
+static void hold_err(enum hadp_log_level level, const char *msg)
+{
+	if (level == HADP_LOG_ERR && !held[0])
+		snprintf(held, sizeof(held), "%s", msg);
+}
+
+static void quiet(bool on)
+{
+	if (on)
+		held[0] = '\0';
+	hadp_set_log(on ? hold_err : NULL);
+}
+
+/*
+ * Read the status of every loaded instance's agent into a. No bpffs, no
+ * datapath or no agent is not a failure: a host may run hadp.ko alone
+ * (and `ip netns exec` hides the bpffs). Failing to read a status map
+ * that is there is, reported.
+ */
+static int agents_read(struct cli *c, struct agents *a)
+{
+	struct timespec ts;
+	char name[HADP_NAME_LEN];
+	__u32 i;
+	int err;
+
+	a->n = 0;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	a->now_ms = ts.tv_sec * 1000ULL + ts.tv_nsec / 1000000;
+	quiet(true);
+	err = hadp_host_open(&c->host, c->bpffs, false);
+	if (!err)
+		err = hadp_root_open(&c->host);
+	quiet(false);
+	if (err)
+		return 0;
+	for (i = 0; i < HADP_MAX_INSTANCES; i++) {
+		struct hadp_agent_status *st = &a->st[a->n];
+
+		err = hadp_inst_name(&c->host, i, name);
+		if (err)
+			return err;
+		if (!name[0])
+			continue;
+		err = hadp_agent_status_read(c->host.dir, name, st);
+		if (err == -ENOENT)
+			continue;
+		if (err)
+			return err;
+		st->group[HADP_NAME_LEN - 1] = '\0';
+		memcpy(a->inst[a->n++], name, HADP_NAME_LEN);
+	}
+	return 0;
+}
+
+/* The agent of a sync group: the one that says it serves the group,
+ * else the one of the instance of that name (the default), or -1. */
+static int agent_of(const struct agents *a, const char *group)
+{
+	int i;
+
+	for (i = 0; i < a->n; i++)
+		if (!strcmp(a->st[i].group, group))
+			return i;
+	for (i = 0; i < a->n; i++)
+		if (!strcmp(a->inst[i], group))
+			return i;
+	return -1;
+}
+
+static const char *sync_name(__u32 state)
+{
+	switch (state) {
+	case HADP_MIRROR_SYNC_NONE:
+		return "none";
+	case HADP_MIRROR_SYNC_REQUESTED:
+		return "requested";
+	case HADP_MIRROR_SYNC_RUNNING:
+		return "running";
+	case HADP_MIRROR_SYNC_COMPLETE:
+		return "complete";
+	default:
+		return "unknown";
+	}
+}
+
+#define MIRROR(f) { #f, offsetof(struct hadp_agent_status, mirror.f) }
+#define AGENT(f) { #f, offsetof(struct hadp_agent_status, f) }
+
+/* The -s counters, named as their fields (struct hadp_mirror_stats,
+ * then the agent's own). */
+static const struct {
+	const char *name;
+	size_t off;
+} agent_counters[] = {
+	MIRROR(events), MIRROR(events_ignored), MIRROR(packets_sent),
+	MIRROR(entries_sent), MIRROR(retransmits), MIRROR(send_errors),
+	MIRROR(acked_packets), MIRROR(acked_entries), MIRROR(replies_unknown),
+	MIRROR(dropped_packets), MIRROR(dropped_entries), MIRROR(rx_msgs),
+	MIRROR(applied), MIRROR(refreshed), MIRROR(deleted), MIRROR(stale),
+	MIRROR(tombstoned), MIRROR(skipped), MIRROR(apply_errors),
+	MIRROR(tombs_evicted), MIRROR(dumps_served), MIRROR(dumps_aborted),
+	MIRROR(dumps_received), MIRROR(swept), AGENT(neigh_updates),
+	AGENT(audit_runs), AGENT(audit_findings),
+};
+
+/* The "agent" member of a group's object; in text, one line from where
+ * the caller left off and one more (and the counters with -s). */
+static void print_agent(const struct show *s, int i)
+{
+	const struct hadp_agent_status *st = &s->agents->st[i];
+	const char *inst = s->agents->inst[i];
+	bool alive = hadp_agent_alive(st, s->agents->now_ms);
+	unsigned int k;
+	__u64 v;
+
+	open_object("agent");
+	print_string("instance", " agent %s", inst);
+	print_uint("pid", alive ? " pid %llu" : " (not running, pid %llu)",
+		   st->pid);
+	print_bool("alive", NULL, alive);
+	print_string("role", " role %s",
+		     st->role == HADP_AGENT_ACTIVE ? "active" : "standby");
+	print_bool("ready", " ready", st->flags & HADP_AGENT_F_READY);
+	if (!(st->flags & HADP_AGENT_F_READY))
+		print_text(" not-ready");
+	print_bool("registered", " registered",
+		   st->flags & HADP_AGENT_F_REGISTERED);
+	print_bool("orchestrated", " orchestrated",
+		   st->flags & HADP_AGENT_F_ORCHESTRATED);
+	print_bool("stopping", " stopping", st->flags & HADP_AGENT_F_STOPPING);
+	print_string("bulk_sync", " bulk-sync %s", sync_name(st->sync_state));
+	print_text("\n   ");
+	print_uint("lag_entries", " lag-entries %llu", st->lag_entries);
+	print_uint("lag_ms", " lag-ms %llu", st->lag_ms);
+	print_uint("queued", " queued %llu", st->queued);
+	print_uint("promotions", " promotions %llu", st->promotions);
+	print_uint("reconciled", " reconciled %llu", st->reconciled);
+	print_uint("clashes", " clashes %llu", st->clashes);
+	for (k = 0; s->c->stats && k < ARRAY_SIZE(agent_counters); k++) {
+		memcpy(&v, (const char *)st + agent_counters[k].off, sizeof(v));
+		if (k % 4 == 0)
+			print_text("\n   ");
+		print_text(" %s", agent_counters[k].name);
+		print_uint(agent_counters[k].name, " %llu", v);
+	}
+	close_object();
+}
+
 static int show_one(const struct hadp_ha_group *g, void *data)
 {
-	const struct cli *c = data;
+	const struct show *s = data;
+	int agent = agent_of(s->agents, g->name);
 	char buf[64];
 	unsigned int i;
 
@@ -186,12 +361,14 @@ static int show_one(const struct hadp_ha_group *g, void *data)
 	print_string("peer", " peer %s",
 		     hadp_ha_endpoint_str(&g->peer, buf, sizeof(buf)));
 	print_string("role", " role %s", hadp_ha_role_name(g->role));
+	/* The socket the module delivers to; the agent's own view of
+	 * itself is the "agent" object below. */
 	if (print_is_json())
-		print_uint("agent", NULL, g->agent_portid);
+		print_uint("agent_portid", NULL, g->agent_portid);
 	else if (g->agent_portid)
-		print_text(" agent %u", g->agent_portid);
+		print_text(" agent-portid %u", g->agent_portid);
 	else
-		print_text(" agent none");
+		print_text(" agent-portid none");
 	print_text("\n   ");
 	print_uint("max_coalesce", " max-coalesce %llu", g->max_coalesce);
 	print_uint("peer_max_coalesce", " peer-max-coalesce %llu",
@@ -202,7 +379,7 @@ static int show_one(const struct hadp_ha_group *g, void *data)
 	print_uint("next_seq", " next-seq %llu", g->tx_seq);
 	print_uint("peer_epoch", " peer-epoch %llu", g->rx_epoch);
 	print_uint("peer_seq", " peer-seq %llu", g->rx_seq);
-	if (c->stats) {
+	if (s->c->stats) {
 		open_object("stats");
 		for (i = 0; i < __HADP_STAT_MAX; i++) {
 			if (i % 4 == 0)
@@ -212,28 +389,111 @@ static int show_one(const struct hadp_ha_group *g, void *data)
 		}
 		close_object();
 	}
+	print_text("\n   ");
+	if (agent >= 0)
+		print_agent(s, agent);
+	else
+		print_text(" agent: none");
 	print_nl();
 	close_object();
 	return 0;
 }
 
+/* hadp.ko is not loaded: the agents alone, so that a host without the
+ * module still shows their state. With none to show, the module's
+ * absence is the error. */
+static int show_agents(const struct show *s, const char *name,
+		       const char *why)
+{
+	const struct agents *a = s->agents;
+	int i, only = name ? agent_of(a, name) : -1;
+
+	if (!a->n || (name && only < 0)) {
+		hadp_err("%s", why);
+		return -ENOENT;
+	}
+	hadp_warn("hadp.ko is not loaded: showing agents only");
+	open_array(NULL);
+	for (i = 0; i < a->n; i++) {
+		if (name && i != only)
+			continue;
+		open_object(NULL);
+		/* The group it serves, as when the module lists it. */
+		print_string("instance", "%s:",
+			     a->st[i].group[0] ? a->st[i].group : a->inst[i]);
+		print_agent(s, i);
+		print_nl();
+		close_object();
+	}
+	close_array();
+	return 0;
+}
+
 static int ha_show(struct cli *c, int argc, char **argv)
 {
+	const char *name = argc ? argv[0] : NULL;
+	struct agents agents;
+	struct show s = { c, &agents };
 	struct hadp_ha h;
+	char why[sizeof(held)];
+	bool module;
 	int err;
 
-	if (argc > 0 && parse_name("instance", argv[0]))
+	if (name && parse_name("instance", name))
 		return -EINVAL;
 	if (argc > 1) {
 		hadp_err("unknown argument \"%s\"", argv[1]);
 		return -EINVAL;
 	}
+	/* Held back: when the module is missing, agents may still show. */
+	quiet(true);
+	err = hadp_ha_open(&h);
+	quiet(false);
+	snprintf(why, sizeof(why), "%s", held);
+	if (err && err != -ENOENT) {
+		hadp_err("%s", why);
+		return err;
+	}
+	module = !err;
+	err = agents_read(c, &agents);
+	if (err || !module) {
+		if (module)
+			hadp_ha_close(&h);
+		return err ?: show_agents(&s, name, why);
+	}
+	open_array(NULL);
+	err = hadp_ha_group_list(&h, name, show_one, &s);
+	close_array();
+	hadp_ha_close(&h);
+	return err;
+}
+
+/* How an orchestrator hands a role to the agent of a two-host pair
+ * (hadpd --role-by-orchestrator watches its group's role): the same
+ * request as `ha set INSTANCE role ROLE`. */
+static int ha_role(struct cli *c, int argc, char **argv)
+{
+	struct hadp_ha_cfg cfg = { .role = -1 };
+	struct hadp_ha h;
+	int err;
+
+	if (argc < 1)
+		return cli_missing("INSTANCE");
+	if (parse_name("instance", argv[0]))
+		return -EINVAL;
+	if (argc < 2)
+		return cli_missing("ROLE");
+	if (argc > 2) {
+		hadp_err("unknown argument \"%s\"", argv[2]);
+		return -EINVAL;
+	}
+	if (parse_role(argv[1], &cfg.role))
+		return -EINVAL;
+	cfg.name = argv[0];
 	err = hadp_ha_open(&h);
 	if (err)
 		return err;
-	open_array(NULL);
-	err = hadp_ha_group_list(&h, argc ? argv[0] : NULL, show_one, c);
-	close_array();
+	err = hadp_ha_group_set(&h, &cfg);
 	hadp_ha_close(&h);
 	return err;
 }
@@ -248,5 +508,7 @@ int do_ha(struct cli *c, int argc, char **argv)
 		return ha_add_set(c, argc - 1, argv + 1, false);
 	if (!strcmp(argv[0], "del"))
 		return ha_del(c, argc - 1, argv + 1);
+	if (!strcmp(argv[0], "role"))
+		return ha_role(c, argc - 1, argv + 1);
 	return cli_usage_error("ha", argv[0]);
 }
