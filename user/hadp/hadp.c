@@ -59,6 +59,7 @@ static void usage(FILE *f)
 "              [peer-max-coalesce N] [mtu N] [role ROLE]\n"
 "  hadp ha del INSTANCE\n"
 "  hadp ha show [INSTANCE]\n"
+"  hadp ha role INSTANCE active|standby|unknown\n"
 "  hadp monitor [instance NAME] [count N]\n"
 "See hadp(8).\n");
 }
