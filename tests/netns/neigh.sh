@@ -1,5 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only
+# Helpers are called through check and command substitutions:
+# shellcheck disable=SC2317
 #
 # neigh.sh: the underlay next hop's MAC comes from the kernel's neighbour
 # table through the "neighs" map; `hadp neigh sync` follows a change; a
