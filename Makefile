@@ -128,3 +128,29 @@ install: all
 clean:
 	rm -rf $(BUILD)
 	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean
+
+# ---- benchmarks (bench/, run by bench/run) ---------------------------------
+# The cost wrapper is built like the datapath (same flags, its own skeleton);
+# the loaders use libbpf only: they drive what `hadp` loaded and configured.
+BENCH_BINS := $(BUILD)/bench/cost $(BUILD)/bench/scale
+BENCH_CFLAGS := $(CFLAGS) -Ibench/cost -I$(BUILD)/bench
+
+.PHONY: bench
+bench: bpf user $(BENCH_BINS)
+
+$(BUILD)/bench/cost.bpf.o: bench/cost/cost.bpf.c bench/cost/wrap.h $(BUILD)/vmlinux.h
+	@mkdir -p $(@D)
+	$(CLANG) $(BPF_CFLAGS) -Ibench/cost -c $< -o $@
+
+$(BUILD)/bench/cost.skel.h: $(BUILD)/bench/cost.bpf.o
+	$(BPFTOOL) gen skeleton $< name cost_bpf > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/bench/meter.o: bench/cost/meter.c bench/cost/meter.h bench/cost/wrap.h \
+		include/hadp/maps.h $(BUILD)/bench/cost.skel.h
+	$(CC) $(BENCH_CFLAGS) -c $< -o $@
+
+$(BUILD)/bench/cost: bench/cost/cost.c $(BUILD)/bench/meter.o
+	$(CC) $(BENCH_CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/bench/scale: bench/scale/scale.c $(BUILD)/bench/meter.o
+	$(CC) $(BENCH_CFLAGS) -o $@ $^ $(LDLIBS)

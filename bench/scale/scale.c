@@ -1,0 +1,306 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * bench/scale: the cost per packet of established NAT traffic, both ways,
+ * with 1 thousand, 100 thousand and 1 million connections in the table,
+ * and what a connection costs in memory. Usage (as root; bench/scale/run
+ * passes these):
+ *
+ *   scale --hadp build/hadp --json FILE [--command STR] [--rounds N]
+ *         [--repeat N] [--cpu N]
+ *
+ * One instance sized for a million connections (dp load conns 1048576),
+ * 16 interfaces vmN (10.0.1.N+1), each with a NAT IP of its own
+ * (203.0.113.N+1) and the whole port range 1024-65535: a million
+ * connections without two sharing a NAT IP and port. Connection g is the
+ * j = g % 64512th of interface g / 64512: from port 40000 to 100.64.0.0 + j
+ * port 443, NAT port 1024 + j. The table is filled in steps with
+ * bpf_map_update_batch, and measured after each.
+ *
+ * A run on interface N walks its F flows in the order
+ * j = i * 2654435761 % F (a prime: each flow once every F runs, and
+ * neighbours in the walk far apart in the table); rounds go through every
+ * interface in use, so with a million connections a flow's cache lines
+ * have been pushed out by the other interfaces' before it comes round
+ * again.
+ */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <arpa/inet.h>
+#include <net/if.h>
+#include "meter.h"
+
+#define VNI		100
+#define TABLE		1048576
+#define PER_IFACE	64512		/* ports 1024-65535 */
+#define NIFACE		16
+#define REMOTE		0x64400000	/* 100.64.0.0 */
+#define NAT_IP		0xcb007101	/* 203.0.113.1, + interface */
+#define SPORT		40000
+#define DPORT		443
+#define WALK		2654435761u
+#define NSIZE		3
+
+static const uint32_t SIZE[NSIZE] = { 1000, 100000, 1000000 };
+static const char *const SIZE_NAME[NSIZE] = { "1k", "100k", "1m" };
+static const uint8_t GWMAC[6] = { 0x02, 0, 0, 0, 1, 1 };
+static const uint8_t NH_F[16] = { 0xfd, 0, 0, 0xf, [15] = 1 };
+static int ifx[NIFACE];
+
+static void setup(struct meter *m)
+{
+	char dev[16];
+	int i;
+
+	meter_instance(m, "conns 1048576");
+	hadp(m, "nat router fd00:f::1");
+	hadp(m, "route add 0.0.0.0/0 vni %d nat", VNI);
+	for (i = 0; i < NIFACE; i++) {
+		snprintf(dev, sizeof(dev), "vm%d", i);
+		veth(dev);
+		ifx[i] = if_nametoindex(dev);
+		hadp(m, "iface add %s dev %s vni %d mac 52:54:00:00:01:%02x "
+		     "ipv4 10.0.1.%d underlay fd00:a::1:%x", dev, dev, VNI, i,
+		     i + 1, i);
+		hadp(m, "nat add iface %s ip 203.0.113.%d ports 1024-65535 "
+		     "underlay fd00:a::2:%x", dev, i + 1, i);
+	}
+}
+
+/* Connections [@from, @to) into both tables, a batch at a time. */
+static int fill(struct meter *m, uint32_t from, uint32_t to)
+{
+	static struct hadp_conn_key k[PER_IFACE];
+	static struct hadp_conn c[PER_IFACE];
+	struct timespec now;
+	uint32_t g, n;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	while (from < to) {
+		for (n = 0, g = from; g < to && n < PER_IFACE; g++, n++) {
+			uint32_t i = g / PER_IFACE, j = g % PER_IFACE;
+
+			memset(&k[n], 0, sizeof(k[n]));
+			k[n].vni = VNI;
+			k[n].src = htonl(0x0a000101 + i);
+			k[n].dst = htonl(REMOTE + j);
+			k[n].sport = htons(SPORT);
+			k[n].dport = htons(DPORT);
+			k[n].proto = IPPROTO_UDP;
+			memset(&c[n], 0, sizeof(c[n]));
+			c[n].last_seen = now.tv_sec * 1000000000ull + now.tv_nsec;
+			c[n].version = 1;
+			c[n].ifindex = ifx[i];
+			c[n].nat_ip = htonl(NAT_IP + i);
+			c[n].nat_port = htons(1024 + j);
+			c[n].state = HADP_CONN_ESTABLISHED;
+		}
+		if (conns_insert(m, k, c, n))
+			return -1;
+		from = g;
+	}
+	return 0;
+}
+
+static void walk(struct path *p, uint32_t flows, uint32_t a_off,
+		 uint32_t a_base, uint32_t a_mod, uint32_t b_off)
+{
+	p->cfg.stride = WALK;
+	p->cfg.flows = flows;
+	p->cfg.a_off = a_off;
+	p->cfg.a_base = a_base;
+	p->cfg.a_mod = a_mod;
+	p->cfg.b_off = b_off;
+	p->cfg.b_base = REMOTE;
+	p->cfg.b_div = 1;
+}
+
+/* Interface @i's flows, out (established) and back (reply). */
+static void iface_paths(struct path *out, struct path *back, int i,
+			uint32_t flows, unsigned int repeat)
+{
+	uint8_t mac[6] = { 0x52, 0x54, 0, 0, 1, i }, ul[16] = { 0xfd, 0, 0, 0xa };
+	size_t o;
+
+	memset(out, 0, sizeof(*out));
+	out->name = "nat_established";
+	frame_eth(out->cfg.frame, GWMAC, mac, 0x0800);
+	frame_udp(out->cfg.frame, frame_ip4(out->cfg.frame, 14,
+					    htonl(0x0a000101 + i),
+					    htonl(REMOTE), IPPROTO_UDP),
+		  SPORT, DPORT);
+	out->target = T_VM;
+	out->ifindex = out->stats_ifindex = ifx[i];
+	out->verdict = XDP_REDIRECT;
+	out->grows = COUNTER(snat);
+	out->still = COUNTER(conns_created);
+	out->repeat = repeat;
+	walk(out, flows, 34, SPORT, 1, 30);
+
+	memset(back, 0, sizeof(*back));
+	back->name = "nat_reply";
+	ul[13] = 2;
+	ul[15] = i;
+	frame_eth(back->cfg.frame, GWMAC, UPLINK_NH_MAC, 0x86dd);
+	o = frame_ip6(back->cfg.frame, 14, NH_F, ul, 4);
+	frame_udp(back->cfg.frame, frame_ip4(back->cfg.frame, o, htonl(REMOTE),
+					     htonl(NAT_IP + i), IPPROTO_UDP),
+		  DPORT, 1024);
+	back->target = T_UPLINK;
+	back->ifindex = back->stats_ifindex = if_nametoindex("ul0");
+	back->verdict = XDP_REDIRECT;
+	back->grows = COUNTER(dnat);
+	back->still = COUNTER(conns_created);
+	back->repeat = repeat;
+	walk(back, flows, 76, 1024, 65536, 66);
+}
+
+struct result {
+	double base, out, back;		/* ns, medians */
+	double out_x, back_x;		/* x baseline, medians */
+};
+
+/* Rounds over every interface holding some of the @n connections. */
+static int measure(struct meter *m, uint32_t n, int rounds,
+		   unsigned int repeat, struct result *res)
+{
+	double base[99], out[99], back[99], out_x[99], back_x[99];
+	struct path po, pb, pm;
+	int r, i, used = (n + PER_IFACE - 1) / PER_IFACE;
+
+	for (r = 0; r < rounds; r++) {
+		double so = 0, sb = 0, t;
+
+		iface_paths(&pm, &pb, 0, 1, repeat);
+		pm.name = "macswap_xdp_tx";
+		pm.target = T_MACSWAP;
+		pm.verdict = XDP_TX;
+		base[r] = meter_run(m, &pm);
+		if (base[r] <= 0)
+			return -1;
+		for (i = 0; i < used; i++) {
+			uint32_t flows = i < used - 1 ? PER_IFACE :
+					 n - i * PER_IFACE;
+
+			iface_paths(&po, &pb, i, flows, repeat);
+			if ((t = meter_run(m, &po)) < 0)
+				return -1;
+			so += t;
+			if ((t = meter_run(m, &pb)) < 0)
+				return -1;
+			sb += t;
+		}
+		out[r] = so / used;
+		back[r] = sb / used;
+		out_x[r] = out[r] / base[r];
+		back_x[r] = back[r] / base[r];
+	}
+	res->base = median(base, rounds);
+	res->out = median(out, rounds);
+	res->back = median(back, rounds);
+	res->out_x = median(out_x, rounds);
+	res->back_x = median(back_x, rounds);
+	return 0;
+}
+
+static const char METHOD[] =
+	"The cost wrapper of bench/cost (BPF_PROG_TEST_RUN, repeat N, kernel "
+	"time per run) on established NAT traffic out (hadp_vm, SNAT hit) and "
+	"back (hadp_uplink, reverse hit), with the connection table of one "
+	"instance (sized 1,048,576) holding 1 thousand, 100 thousand and 1 "
+	"million connections, spread over 16 interfaces and NAT IPs; each run "
+	"walks one interface's connections in a scattered order, every round "
+	"all interfaces in use, so at a million the table (about 240 MB) is "
+	"far beyond the caches. Figures at each size are x the MAC-swap "
+	"baseline of the same round; the growth figure is the largest size's "
+	"ratio over the smallest's. Memory per connection is the kernel's "
+	"memlock of conns plus conns_rev (/proc/self/fdinfo) over the table "
+	"size: the tables are preallocated, so every slot costs it.";
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "hadp", required_argument, NULL, 'h' },
+		{ "json", required_argument, NULL, 'j' },
+		{ "command", required_argument, NULL, 'c' },
+		{ "rounds", required_argument, NULL, 'r' },
+		{ "repeat", required_argument, NULL, 'n' },
+		{ "cpu", required_argument, NULL, 'p' },
+		{ 0 }
+	};
+	const char *cli = "build/hadp", *out = NULL, *command = "bench/run scale";
+	int rounds = 5, cpu = 0, s, c;
+	unsigned int repeat = 16384;
+	struct result res[NSIZE];
+	char name[64], note[192];
+	long long mem;
+	struct meter m;
+	struct json j;
+	uint32_t filled = 0;
+
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'h': cli = optarg; break;
+		case 'j': out = optarg; break;
+		case 'c': command = optarg; break;
+		case 'r': rounds = atoi(optarg); break;
+		case 'n': repeat = atoi(optarg); break;
+		case 'p': cpu = atoi(optarg); break;
+		default: return 2;
+		}
+	}
+	if (!out || rounds < 1 || rounds > 99 || repeat < 100) {
+		fprintf(stderr, "usage: scale --hadp CLI --json FILE [--command STR] "
+			"[--rounds 1-99] [--repeat N>=100] [--cpu N]\n");
+		return 2;
+	}
+	if (meter_env(&m, cli, cpu))
+		return 1;
+	setup(&m);
+	if (meter_open(&m))
+		return 1;
+	mem = fdinfo(m.conns_fd, "memlock") + fdinfo(m.conns_rev_fd, "memlock");
+	for (s = 0; s < NSIZE; s++) {
+		if (fill(&m, filled, SIZE[s]))
+			return 1;
+		filled = SIZE[s];
+		/* One round unrecorded: page the new entries in. */
+		if (measure(&m, filled, 1, repeat, &res[s]) ||
+		    measure(&m, filled, rounds, repeat, &res[s]))
+			return 1;
+		printf("%8u connections: out %6.1f ns (%.2f x), back %6.1f ns "
+		       "(%.2f x), baseline %.1f ns\n", filled, res[s].out,
+		       res[s].out_x, res[s].back, res[s].back_x, res[s].base);
+	}
+
+	if (json_open(&j, out, "scale", METHOD, command))
+		return 1;
+	for (s = 0; s < NSIZE; s++) {
+		snprintf(note, sizeof(note), "%u connections: %.1f ns a packet "
+			 "against %.1f", SIZE[s], res[s].out, res[s].base);
+		snprintf(name, sizeof(name), "nat_established_%s", SIZE_NAME[s]);
+		json_figure(&j, name, res[s].out_x, "x baseline",
+			    "macswap_xdp_tx", res[s].base, NULL, note);
+		snprintf(note, sizeof(note), "%u connections: %.1f ns a packet "
+			 "against %.1f", SIZE[s], res[s].back, res[s].base);
+		snprintf(name, sizeof(name), "nat_reply_%s", SIZE_NAME[s]);
+		json_figure(&j, name, res[s].back_x, "x baseline",
+			    "macswap_xdp_tx", res[s].base, NULL, note);
+	}
+	s = NSIZE - 1;
+	json_figure(&j, "nat_established_1m_over_1k", res[s].out_x / res[0].out_x,
+		    "x baseline", "nat_established_1k", res[0].out, "<= 1.5",
+		    "the 1m figure over the 1k figure, both x the same-round baseline");
+	json_figure(&j, "nat_reply_1m_over_1k", res[s].back_x / res[0].back_x,
+		    "x baseline", "nat_reply_1k", res[0].back, "<= 1.5",
+		    "the 1m figure over the 1k figure, both x the same-round baseline");
+	snprintf(note, sizeof(note), "memlock %lld bytes of conns and conns_rev "
+		 "for %d slots, filled or not", mem, TABLE);
+	json_figure(&j, "memory_per_connection", (double)mem / TABLE, "bytes",
+		    NULL, 0, NULL, note);
+	json_figure(&j, "connections", SIZE[s], "count", NULL, 0, NULL,
+		    "the largest table measured");
+	meter_close(&m);
+	return json_close(&j) ? 1 : 0;
+}
