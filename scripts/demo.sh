@@ -1,7 +1,25 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only
 #
-# scripts/demo.sh: hadp on two simulated hypervisors, as root.
+# scripts/demo.sh: the hadp demo, as root, on a fresh Debian 12 machine.
+#
+#   sudo scripts/demo.sh              the HA demo (below)
+#   sudo scripts/demo.sh --host       the overlay demo on this kernel
+#   sudo scripts/demo.sh --host --keep     ... and stop before cleaning up
+#
+# Both first install what is missing (scripts/install-deps.sh) and build
+# (make).
+#
+# The HA demo needs hadp.ko, which this machine's kernel cannot load: it
+# boots Debian's kernel in qemu (scripts/vmtest.sh) and runs
+# scripts/demo-ha.sh there: one hypervisor with two datapath instances and
+# their agents, VMs behind SNAT and a VIP, a router, the internet and a
+# remote hypervisor; TCP connections and UDP streams run while the active
+# agent is killed with kill -9; the standby takes over and the connections
+# survive (shown with hadp ha show, hadp dp show and bpftool map dump).
+# Under software emulation it takes a few minutes.
+#
+# The overlay demo (--host), on this machine's kernel:
 #
 #   vm-a (10.0.0.1, fd10::1)                     vm-b (10.0.0.2, fd10::2)
 #    eth0                                          eth0
@@ -15,20 +33,24 @@
 #  +------------------------+  IPv6 underlay,    +------------------------+
 #                              MTU 1600
 #
-# Each hypervisor is a network namespace with its own bpffs (mounted in the
-# root namespace: `ip netns exec` would unmount it when it returns) and its
-# own pinned datapath. The VMs ping each other and move 8 MiB over TCP,
+# Each hypervisor is a network namespace with its own bpffs and its own
+# pinned datapath. The VMs ping each other and move 8 MiB over TCP,
 # IPv4-in-IPv6 and IPv6-in-IPv6 on the underlay; then the counters and the
 # pinned maps are shown. Everything is removed on exit.
-#
-#   sudo scripts/demo.sh              run it
-#   sudo scripts/demo.sh --keep       stop before cleaning up, to look around
 
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SRC=$PWD
 HADP=$SRC/build/hadp
-KEEP=${1:-}
+MODE=ha
+KEEP=
+for arg in "$@"; do
+	case $arg in
+	--host) MODE=host ;;
+	--keep) KEEP=--keep ;;
+	*) echo "usage: scripts/demo.sh [--host [--keep]]" >&2; exit 2 ;;
+	esac
+done
 
 if [ "$(id -u)" -ne 0 ]; then
 	echo "demo: run as root (it creates namespaces and attaches XDP)" >&2
@@ -41,6 +63,12 @@ run() { printf '\033[2m$ %s\033[0m\n' "$*"; "$@"; }
 # ---- build -----------------------------------------------------------------
 
 scripts/install-deps.sh
+if [ "$MODE" = ha ]; then
+	bold "building hadp (BPF objects, hadp, hadpd, hadp.ko)"
+	make -s -j"$(nproc)"
+	bold "booting Debian's kernel in qemu: hadp.ko loads there (a few minutes under emulation)"
+	exec scripts/vmtest.sh -t "${HADP_DEMO_TIMEOUT:-1500}" -- scripts/demo-ha.sh
+fi
 make -s -j"$(nproc)" user
 
 # ---- cleanup ---------------------------------------------------------------

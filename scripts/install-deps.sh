@@ -23,6 +23,8 @@ PKGS=(
 	# integration tests and the demo
 	iproute2 ethtool iputils-ping socat netcat-openbsd tcpdump jq python3
 	util-linux procps coreutils kmod curl
+	# the HA failover suite (tests/vm/failover.sh): sync packets dropped on the link
+	nftables
 	# the VM suite (scripts/vmtest.sh): qemu, the initramfs's busybox, cpio
 	qemu-system-x86 busybox-static cpio
 )
