@@ -311,7 +311,7 @@ int main(int argc, char **argv)
 		{ 0 }
 	};
 	const char *cli = "build/hadp", *out = NULL, *command = "bench/run cost";
-	int rounds = 15, cpu = 0, r, i, c;
+	int rounds = 21, cpu = 0, r, i, c;
 	unsigned int repeat = 20000;
 	double ns[NPATH][99], ratio[NPATH][99], base;
 	struct path p[NPATH];

@@ -255,11 +255,12 @@ double meter_run(struct meter *m, const struct path *p)
 	return o.duration;
 }
 
-int conns_insert(struct meter *m, const struct hadp_conn_key *k,
-		 const struct hadp_conn *c, uint32_t n)
+/* Insert (or with @del, delete) @n connections in both tables. */
+static int conns_batch(struct meter *m, const struct hadp_conn_key *k,
+		       const struct hadp_conn *c, uint32_t n, bool del)
 {
 	struct hadp_conn_key *rk = calloc(n, sizeof(*rk));
-	__u32 count;
+	__u32 count = n;
 	uint32_t i;
 	int err;
 
@@ -273,17 +274,30 @@ int conns_insert(struct meter *m, const struct hadp_conn_key *k,
 		rk[i].dport = c[i].nat_port;
 		rk[i].proto = k[i].proto;
 	}
-	count = n;
-	err = bpf_map_update_batch(m->conns_rev_fd, rk, k, &count, NULL);
+	err = del ? bpf_map_delete_batch(m->conns_rev_fd, rk, &count, NULL) :
+		    bpf_map_update_batch(m->conns_rev_fd, rk, k, &count, NULL);
 	if (!err) {
 		count = n;
-		err = bpf_map_update_batch(m->conns_fd, k, c, &count, NULL);
+		err = del ? bpf_map_delete_batch(m->conns_fd, k, &count, NULL) :
+			    bpf_map_update_batch(m->conns_fd, k, c, &count, NULL);
 	}
 	free(rk);
 	if (err)
-		fprintf(stderr, "bench: inserting %u connections: %s\n", n,
-			strerror(-err));
+		fprintf(stderr, "bench: %s %u connections: %s\n",
+			del ? "deleting" : "inserting", n, strerror(-err));
 	return err;
+}
+
+int conns_insert(struct meter *m, const struct hadp_conn_key *k,
+		 const struct hadp_conn *c, uint32_t n)
+{
+	return conns_batch(m, k, c, n, false);
+}
+
+int conns_delete(struct meter *m, const struct hadp_conn_key *k,
+		 const struct hadp_conn *c, uint32_t n)
+{
+	return conns_batch(m, k, c, n, true);
 }
 
 long long fdinfo(int fd, const char *field)

@@ -76,6 +76,9 @@ double meter_run(struct meter *m, const struct path *p);
  * public-side keys derived as the datapath does. */
 int conns_insert(struct meter *m, const struct hadp_conn_key *k,
 		 const struct hadp_conn *c, uint32_t n);
+/* Delete them again (@c gives the public-side keys). */
+int conns_delete(struct meter *m, const struct hadp_conn_key *k,
+		 const struct hadp_conn *c, uint32_t n);
 /* A numeric field of /proc/self/fdinfo/@fd ("memlock", "max_entries"). */
 long long fdinfo(int fd, const char *field);
 
