@@ -9,7 +9,7 @@ others keep theirs, each with its own date. Prints the table, writes the
 Markdown and the plot (every ratio against its baseline, with its target),
 and rewrites each bench's section of docs/performance.md, between
 <!-- results:NAME --> and <!-- /results:NAME -->, when those markers are
-there. The schema is in bench/README.md; a file that breaks it is refused
+there (NAME "targets": every figure that has a target). The schema is in bench/README.md; a file that breaks it is refused
 with the key named.
 """
 
@@ -187,16 +187,30 @@ def plot(merged, path):
     plt.close(fig)
 
 
+def targets_md(merged):
+    """Every figure that has a target, across the benches."""
+    lines = ["| bench | figure | value | target | |", "|---|---|---|---|---|"]
+    for name in sorted(merged):
+        for f in merged[name]["figures"]:
+            if f.get("target"):
+                lines.append(f"| {name} | {f['name']} | {fmt(f['value'])} {f['unit']} | "
+                             f"{f['target']} | {met_word(f)} |")
+    return "\n".join(lines) + "\n"
+
+
 def update_doc(merged, path):
-    """Rewrite each bench's results section of docs/performance.md."""
+    """Rewrite the results sections of docs/performance.md: one per bench,
+    and "targets" for every figure with a target."""
     if not os.path.exists(path):
         return
     with open(path) as fh:
         text = fh.read()
-    for name, doc in merged.items():
+    blocks = {name: bench_md(doc) for name, doc in merged.items()}
+    blocks["targets"] = targets_md(merged)
+    for name, body in blocks.items():
         pat = re.compile(rf"(<!-- results:{re.escape(name)} -->\n).*?(<!-- /results:{re.escape(name)} -->)",
                          re.S)
-        text = pat.sub(lambda m: m.group(1) + bench_md(doc) + m.group(2), text)
+        text = pat.sub(lambda m: m.group(1) + body + m.group(2), text)
     with open(path, "w") as fh:
         fh.write(text)
 

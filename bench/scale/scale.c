@@ -254,6 +254,7 @@ int main(int argc, char **argv)
 	long long mem;
 	struct meter m;
 	struct json j;
+	struct timespec t0, t1;
 	uint32_t filled = 0;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -282,8 +283,12 @@ int main(int argc, char **argv)
 	 * weighs on the small sizes as much as on the large one. */
 	for (p = 0; p < NPASS; p++) {
 		s = PASS[p];
+		clock_gettime(CLOCK_MONOTONIC, &t0);
 		if (resize(&m, filled, SIZE[s]))
 			return 1;
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		printf("%u to %u connections in %.2f s\n", filled, SIZE[s],
+		       t1.tv_sec - t0.tv_sec + (t1.tv_nsec - t0.tv_nsec) / 1e9);
 		filled = SIZE[s];
 		/* The first round pages the entries in and is not kept. */
 		if (measure(&m, filled, 1, repeat, &sm[s], false) ||
