@@ -45,7 +45,7 @@ int meter_env(struct meter *m, const char *hadp, int cpu)
 		perror("unshare");
 		return -1;
 	}
-	snprintf(bpffs_dir, sizeof(bpffs_dir), "/tmp/hadp-bench.XXXXXX");
+	snprintf(bpffs_dir, sizeof(bpffs_dir), "/tmp/hadp-bench-bpffs.XXXXXX");
 	if (!mkdtemp(bpffs_dir) || mount("bpf", bpffs_dir, "bpf", 0, NULL)) {
 		perror(bpffs_dir);
 		return -1;
