@@ -168,6 +168,29 @@ static int take_macs(struct hadpd *d, const struct hadp_inst *old,
 	return rc;
 }
 
+/* An old active of another program version may lay its maps out
+ * differently: reading them with this version's structures would be
+ * garbage. Then the mirror alone carried the state (an upgrade through
+ * the pair, docs/ha.md). */
+static bool same_layout(const struct hadpd *d, const struct hadp_inst *old)
+{
+	static const int maps[] = { HADP_MAP_CONNS, HADP_MAP_CONNS_REV, HADP_MAP_IFACES };
+	unsigned int i;
+
+	for (i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
+		const struct hadp_map *a = &old->maps[maps[i]];
+		const struct hadp_map *b = &d->inst.maps[maps[i]];
+
+		if (a->key_size != b->key_size || a->value_size != b->value_size) {
+			hlog(LOG_WARN_P, "reconcile: %s of %s has another layout (key %u value %u, ours %u %u): not read",
+			     b->name, old->name, a->key_size, a->value_size,
+			     b->key_size, b->value_size);
+			return false;
+		}
+	}
+	return true;
+}
+
 int hadpd_reconcile(struct hadpd *d, const struct hadp_inst *old, bool prune)
 {
 	struct hadp_mirror_maps mm = {
@@ -178,6 +201,8 @@ int hadpd_reconcile(struct hadpd *d, const struct hadp_inst *old, bool prune)
 	struct hadp_mirror_store st = hadp_mirror_maps_store(&mm);
 	int rc;
 
+	if (!same_layout(d, old))
+		return 0;
 	rc = take_conns(d, old, &st);
 	if (!rc && prune)
 		rc = prune_conns(d, old, &st);
