@@ -39,7 +39,7 @@ def check(doc, where):
 
     need(doc, "bench", str, "")
     host = need(doc, "host", dict, "")
-    for k in ("kernel", "machine", "cpu"):
+    for k in ("kernel", "cpu"):
         need(host, k, str, "host.")
     need(doc, "method", str, "")
     figs = need(doc, "figures", list, "")
@@ -62,27 +62,35 @@ def check(doc, where):
             need(b, "unit", str, ctx + "baseline.")
         elif f["unit"] == "x baseline":
             raise SchemaError(f"{where}: {ctx}baseline: a ratio needs one")
-        t = f.get("target", "absent")
+        # Absent target and met mean null.
+        t = f.setdefault("target", None)
         if t is not None and (not isinstance(t, str) or not re.fullmatch(r"[<>]= ?[0-9.]+", t)):
             raise SchemaError(f"{where}: {ctx}target: {t!r} not '<= N', '>= N' or null")
-        if "met" not in f or f["met"] not in (True, False, None):
-            raise SchemaError(f"{where}: {ctx}met: missing or not true/false/null")
+        if f.setdefault("met", None) not in (True, False, None):
+            raise SchemaError(f"{where}: {ctx}met: not true, false or null")
         need(f, "command", str, ctx)
 
 
 def load_new(directory):
-    new = {}
+    """The valid result files of @directory, and how many were refused."""
+    new, bad = {}, 0
     for fn in sorted(os.listdir(directory)):
         if not fn.endswith(".json"):
             continue
         path = os.path.join(directory, fn)
-        with open(path) as fh:
-            doc = json.load(fh)
-        check(doc, path)
+        try:
+            with open(path) as fh:
+                doc = json.load(fh)
+            check(doc, path)
+        except (SchemaError, ValueError) as e:
+            # One bench's broken file must not cost the others their report.
+            print(f"report.py: refused: {e}", file=sys.stderr)
+            bad += 1
+            continue
         doc.setdefault("date", time.strftime("%Y-%m-%dT%H:%M:%SZ",
                                              time.gmtime(os.path.getmtime(path))))
         new[doc["bench"]] = doc
-    return new
+    return new, bad
 
 
 def fmt(v):
@@ -99,7 +107,7 @@ def bench_md(doc):
     """The Markdown section of one bench (without a heading)."""
     h = doc["host"]
     lines = [f"Run {doc['date']} on {h['cpu']} ({h.get('cpus', '?')} CPUs), "
-             f"Linux {h['kernel']} {h['machine']}.", "",
+             f"Linux {h['kernel']} {h.get('machine', '')}.".replace(" .", "."), "",
              f"Method: {doc['method']}", ""]
     cmds = {f["command"] for f in doc["figures"]}
     if len(cmds) == 1:
@@ -219,11 +227,7 @@ def main():
     if len(sys.argv) != 2 or not os.path.isdir(sys.argv[1]):
         print(__doc__, file=sys.stderr)
         return 2
-    try:
-        new = load_new(sys.argv[1])
-    except (SchemaError, ValueError) as e:
-        print(f"report.py: {e}", file=sys.stderr)
-        return 1
+    new, bad = load_new(sys.argv[1])
     os.makedirs(RESULTS, exist_ok=True)
     latest = os.path.join(RESULTS, "latest.json")
     merged = {}
@@ -239,7 +243,7 @@ def main():
     plot(merged, os.path.join(RESULTS, "latest.svg"))
     update_doc(merged, DOC)
     print(f"report.py: {len(new)} new, {len(merged)} in bench/results/latest.json")
-    return 0
+    return 1 if bad else 0
 
 
 if __name__ == "__main__":
