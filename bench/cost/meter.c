@@ -492,12 +492,12 @@ void json_figure(struct json *j, const char *name, double value,
 
 	fprintf(j->f, "%s\n    {\"name\": ", j->figures++ ? "," : "");
 	json_str(j->f, name);
-	fprintf(j->f, ", \"value\": %.4g, \"unit\": ", value);
+	fprintf(j->f, ", \"value\": %.6g, \"unit\": ", value);
 	json_str(j->f, unit);
 	if (base_name) {
 		fprintf(j->f, ",\n     \"baseline\": {\"name\": ");
 		json_str(j->f, base_name);
-		fprintf(j->f, ", \"value\": %.4g, \"unit\": \"ns\"}", base_ns);
+		fprintf(j->f, ", \"value\": %.6g, \"unit\": \"ns\"}", base_ns);
 	}
 	fprintf(j->f, ",\n     \"target\": ");
 	if (target)
