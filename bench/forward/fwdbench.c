@@ -315,10 +315,12 @@ static void sleep_s(double s)
 }
 
 /*
- * Wait `seconds`, pacing the generator every 100 ms (see gen.bpf.c):
- * when more than 3% of what it sent in a step did not arrive, the path is
- * saturated, and the pace goes to 5% above what arrived; otherwise it
- * goes up by a fifth, to find out whether more gets through.
+ * Wait `seconds`, pacing the generator every 100 ms (see gen.bpf.c). It
+ * starts unpaced. When more than 3% of what it sent in a step did not
+ * arrive, the path is saturated, and the pace goes to 5% above what
+ * arrived; when everything arrived, the pace goes up by a tenth, to find
+ * out whether more gets through; when the generator could not keep the
+ * pace, it runs unpaced again (reading the clock per frame costs it).
  */
 static double rate;
 
@@ -335,10 +337,11 @@ static void pace(struct gen_bpf *gen, int counts_fd, int ncpu, double seconds)
 		o = (b.offered - a.offered) / (b.t - a.t);
 		if (o > d * 1.03)
 			rate = d * 1.05;
+		else if (rate && o < rate * 0.9)
+			rate = 0;
 		else
-			rate = (rate ?: o) * 1.2;
-		if (rate > 1000)
-			gen->bss->gap_ns = 1e9 / rate;
+			rate *= 1.1;
+		gen->bss->gap_ns = rate > 1000 ? 1e9 / rate : 0;
 		if (getenv("FWD_PACE_DEBUG"))
 			fprintf(stderr, "pace: offered %.0f delivered %.0f -> %.0f\n", o, d, rate);
 		a = b;
