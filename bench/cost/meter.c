@@ -111,12 +111,13 @@ void meter_instance(struct meter *m, const char *load_args)
 	hadp(m, "uplink set dev ul0");
 }
 
-static int pinned(struct meter *m, const char *name)
+/* A pin of instance "default", or of the root with @dir "_root". */
+static int pinned(struct meter *m, const char *dir, const char *name)
 {
 	char path[256];
 	int fd;
 
-	snprintf(path, sizeof(path), "%s/hadp/default/%s", m->bpffs, name);
+	snprintf(path, sizeof(path), "%s/hadp/%s/%s", m->bpffs, dir, name);
 	fd = bpf_obj_get(path);
 	if (fd < 0)
 		fprintf(stderr, "bench: %s: %s\n", path, strerror(errno));
@@ -141,13 +142,15 @@ int meter_open(struct meter *m)
 		return -1;
 	}
 	m->prog[T_MACSWAP] = bpf_program__fd(m->skel->progs.bench_macswap);
-	m->prog[T_VM] = pinned(m, "prog_vm");
-	m->prog[T_UPLINK] = pinned(m, "prog_uplink");
-	m->stats_fd = pinned(m, "stats");
-	m->conns_fd = pinned(m, "conns");
-	m->conns_rev_fd = pinned(m, "conns_rev");
-	events = pinned(m, "events");
-	if (m->prog[T_VM] < 0 || m->prog[T_UPLINK] < 0 || m->stats_fd < 0 ||
+	m->prog[T_VM] = pinned(m, "default", "prog_vm");
+	m->prog[T_UPLINK] = pinned(m, "default", "prog_uplink");
+	m->prog[T_ROOT_VM] = pinned(m, "_root", "root_vm");
+	m->stats_fd = pinned(m, "default", "stats");
+	m->conns_fd = pinned(m, "default", "conns");
+	m->conns_rev_fd = pinned(m, "default", "conns_rev");
+	events = pinned(m, "default", "events");
+	if (m->prog[T_VM] < 0 || m->prog[T_UPLINK] < 0 ||
+	    m->prog[T_ROOT_VM] < 0 || m->stats_fd < 0 ||
 	    m->conns_fd < 0 || m->conns_rev_fd < 0 || events < 0)
 		return -1;
 	m->events = ring_buffer__new(events, event_drop, NULL, NULL);

@@ -17,7 +17,10 @@
 #include "hadp/maps.h"
 #include "wrap.h"
 
-enum meter_target { T_MACSWAP, T_VM, T_UPLINK, T_MAX };
+/* What the wrapper tail-calls: the baseline, the instance's programs, or
+ * the per-host root in front of them (which tail-calls the active
+ * instance's program in turn). */
+enum meter_target { T_MACSWAP, T_VM, T_UPLINK, T_ROOT_VM, T_MAX };
 
 #define NO_COUNTER ((size_t)-1)
 #define COUNTER(field) offsetof(struct hadp_stats, field)
