@@ -12,8 +12,10 @@
  *    "all_cpu_ns_per_pkt": ..., "task_ns": N, "task_ns_per_pkt": ...}
  *
  * task_ns is the CPU time of the tasks named with --task (the forwarding
- * NAPI thread and ksoftirqd): the cost of the path without what else runs
- * on the machine; the /proc/stat figures include it.
+ * NAPI thread and ksoftirqd; "gen" is the generator thread, in whose
+ * context the softirqs run when generator and path share a CPU): the cost
+ * of the path without what else runs on the machine; the /proc/stat
+ * figures include it.
  *
  * "offered" is what the generator handed to the veth. It is paced a few
  * percent above what arrives (pace()): the path, not the generator, is
@@ -76,6 +78,7 @@ static struct {
 
 static atomic_bool stop, gen_done;
 static int gen_err;
+static atomic_int gen_tid;
 
 static void die(const char *what, int err)
 {
@@ -176,6 +179,7 @@ static void *gen_thread(void *arg)
 		    .ctx_size_in = sizeof(ctx), .repeat = GEN_REPEAT,
 		    .flags = BPF_F_TEST_XDP_LIVE_FRAMES);
 
+	atomic_store(&gen_tid, gettid());
 	/* setns() moves this thread only: the device is looked up, and
 	 * XDP_TX goes out, in the VM's namespace. */
 	err = enter_netns(opt.gen_netns);
@@ -274,7 +278,12 @@ static __u64 read_tasks(void)
 	int i;
 
 	for (i = 0; i < opt.ntasks; i++) {
-		snprintf(path, sizeof(path), "/proc/%d/schedstat", opt.tasks[i]);
+		/* 0: the generator thread ("--task gen"). */
+		if (opt.tasks[i])
+			snprintf(path, sizeof(path), "/proc/%d/schedstat", opt.tasks[i]);
+		else
+			snprintf(path, sizeof(path), "/proc/self/task/%d/schedstat",
+				 atomic_load(&gen_tid));
 		f = fopen(path, "r");
 		if (!f)
 			die(path, errno);
@@ -490,6 +499,8 @@ int main(int argc, char **argv)
 	err = pthread_create(&thread, NULL, gen_thread, &prog_fd);
 	if (err)
 		die("starting the generator", err);
+	while (!atomic_load(&gen_tid))
+		usleep(1000);
 	pace(gen, bpf_map__fd(sink->maps.counts), ncpu, opt.warmup);
 	snapshot(&a, bpf_map__fd(sink->maps.counts), gen, ncpu);
 	pace(gen, bpf_map__fd(sink->maps.counts), ncpu, opt.seconds);
