@@ -14,13 +14,13 @@
  * task_ns is the CPU time of the tasks named with --task (the forwarding
  * NAPI thread and ksoftirqd; "gen" is the generator thread, in whose
  * context the softirqs run when generator and path share a CPU): the cost
- * of the path without what else runs on the machine; the /proc/stat
- * figures include it.
+ * of the path without what else runs on the machine, which the /proc/stat
+ * figures (fwd_cpu's, all CPUs') include.
  *
  * "offered" is what the generator handed to the veth. It is paced a few
  * percent above what arrives (pace()): the path, not the generator, is
- * what saturates, without the cost of a ring overrun many times over. bench/forward/run sets up the namespaces and pins the
- * forwarding NAPI thread to fwd_cpu.
+ * what saturates, without the cost of a ring overrun many times over.
+ * bench/forward/run sets up the namespaces and the NAPI threads.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -187,6 +187,7 @@ static void *gen_thread(void *arg)
 	if (!ifindex) {
 		gen_err = err ?: -ENODEV;
 		atomic_store(&stop, true);
+		atomic_store(&gen_done, true);
 		return NULL;
 	}
 	CPU_ZERO(&cpus);
@@ -378,7 +379,7 @@ static void usage(void)
 "                --sink-netns PATH --sink-dev DEV [--sink xdp|tc]\n"
 "                --want-outer IPV6 --want-inner IPV4 | --count-all\n"
 "                [--gen-cpu N] [--fwd-cpu N] [--warmup S] [--seconds S]\n"
-"                [--task PID]... [--nice N]\n");
+"                [--task PID|gen]... [--nice N]\n");
 	exit(2);
 }
 
@@ -423,7 +424,7 @@ static void parse_args(int argc, char **argv)
 		case 'T':
 			if (opt.ntasks == MAX_TASKS)
 				usage();
-			opt.tasks[opt.ntasks++] = atoi(optarg);
+			opt.tasks[opt.ntasks++] = strcmp(optarg, "gen") ? atoi(optarg) : 0;
 			break;
 		default: usage();
 		}
@@ -443,7 +444,8 @@ int main(int argc, char **argv)
 	struct snap a, b;
 	pthread_t thread;
 	int ncpu, prog_fd, ifindex, err, c;
-	double dt, busy_all = 0, ns_tick;
+	double dt, busy_all = 0, ns_tick, fwd_ns;
+	__u64 got;
 
 	parse_args(argc, argv);
 	own_autogroup();
@@ -517,8 +519,8 @@ int main(int argc, char **argv)
 		die("generator", gen_err);
 
 	dt = b.t - a.t;
-	__u64 got = b.count[FWD_SINK_OK] - a.count[FWD_SINK_OK];
-	double fwd_ns = (b.busy[opt.fwd_cpu] - a.busy[opt.fwd_cpu]) * ns_tick;
+	got = b.count[FWD_SINK_OK] - a.count[FWD_SINK_OK];
+	fwd_ns = (b.busy[opt.fwd_cpu] - a.busy[opt.fwd_cpu]) * ns_tick;
 
 	printf("{\"seconds\": %.3f, \"delivered\": %llu, \"wrong\": %llu, "
 	       "\"offered\": %llu, \"pps\": %.0f, \"cpu_busy_ns\": [",
