@@ -427,6 +427,54 @@ START_TEST(test_unacked_backs_off_and_expires)
 }
 END_TEST
 
+/* A delete the standby never got is healed by the next periodic
+ * refresh: complete, it sweeps what it did not carry. */
+START_TEST(test_refresh_sweeps_zombies)
+{
+	struct pair *p = pair_new(NULL);
+	const struct hadp_mirror_store_ops *ops = hadp_mirror_mem_store(p->mem[1]).ops;
+	struct hadp_wire_conn c;
+	unsigned int i, steps = 0;
+
+	for (i = 0; i < 20; i++)
+		act(p, HADP_EV_CONN_NEW, i, 1);
+	settle(p);
+	memset(&c, 0, sizeof(c));
+	c.key = key_of(500, 6);
+	c.version = 1;
+	ck_assert_int_eq(ops->conn_set(p->mem[1], &c, p->now), 0);
+	ck_assert_uint_eq(hadp_mirror_mem_count(p->mem[1]), 21);
+	p->now += MS;
+	ck_assert_int_eq(hadp_mirror_refresh(p->e[0], p->now), 0);
+	while (hadp_mirror_dumping(p->e[0])) {
+		ck_assert_uint_lt(++steps, 100);
+		hadp_mirror_dump_step(p->e[0], 8, p->now);
+		hadp_mirror_flush(p->e[0], p->now);
+		pump(p);
+		p->now += RTO;
+		hadp_mirror_poll(p->e[0], p->now);
+	}
+	ck_assert_uint_eq(hadp_mirror_mem_count(p->mem[1]), 20);
+	ck_assert(hadp_mirror_mem_equal(p->mem[0], p->mem[1]));
+	ck_assert_uint_eq(hadp_mirror_stats(p->e[1])->swept, 1);
+	/* an engine that does not apply (an active) is never swept */
+	hadp_mirror_set_apply(p->e[1], false);
+	ck_assert_int_eq(ops->conn_set(p->mem[1], &c, p->now), 0);
+	p->now += MS;
+	ck_assert_int_eq(hadp_mirror_refresh(p->e[0], p->now), 0);
+	while (hadp_mirror_dumping(p->e[0])) {
+		ck_assert_uint_lt(++steps, 200);
+		hadp_mirror_dump_step(p->e[0], 8, p->now);
+		hadp_mirror_flush(p->e[0], p->now);
+		pump(p);
+		p->now += RTO;
+		hadp_mirror_poll(p->e[0], p->now);
+	}
+	ck_assert_uint_eq(hadp_mirror_mem_count(p->mem[1]), 21);
+	pair_free(p);
+}
+END_TEST
+
 START_TEST(test_queue_overflow)
 {
 	struct hadp_mirror_cfg cfg = cfg0;
@@ -785,6 +833,7 @@ Suite *mirror_suite(void)
 	tcase_add_test(tc, test_version_wrap);
 	tcase_add_test(tc, test_deletes_propagate);
 	tcase_add_test(tc, test_active_does_not_apply);
+	tcase_add_test(tc, test_refresh_sweeps_zombies);
 	tcase_add_test(tc, test_unacked_backs_off_and_expires);
 	tcase_add_test(tc, test_tombs_bounded);
 	tcase_add_test(tc, test_reply_matching);

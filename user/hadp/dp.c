@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * hadp dp: load, unload and upgrade the datapath. Until the agent exists
- * this is how the programs get loaded, pinned and put into the root's
- * program array; the HA agent will own the active entry.
+ * hadp dp: load, unload and upgrade the datapath: the programs loaded,
+ * pinned and put into the root's program array. hadpd loads what is not
+ * there by itself, and owns the active entry once it runs.
  */
 #include <errno.h>
 #include <net/if.h>

@@ -337,6 +337,7 @@ static void print_agent(const struct show *s, int i)
 	print_uint("promotions", " promotions %llu", st->promotions);
 	print_uint("reconciled", " reconciled %llu", st->reconciled);
 	print_uint("clashes", " clashes %llu", st->clashes);
+	print_uint("pruned", " pruned %llu", st->pruned);
 	for (k = 0; s->c->stats && k < ARRAY_SIZE(agent_counters); k++) {
 		memcpy(&v, (const char *)st + agent_counters[k].off, sizeof(v));
 		if (k % 4 == 0)

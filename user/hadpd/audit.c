@@ -262,7 +262,7 @@ static int cmp_dev(const void *a, const void *b)
 }
 
 /* The device ifindex runs the root of its kind, whose id is root_id. */
-static void audit_device(struct hadpd *d, const struct dev_list *l,
+static bool audit_device(struct hadpd *d, const struct dev_list *l,
 			 __u32 ifindex, enum hadp_prog_kind kind,
 			 __u32 root_id)
 {
@@ -275,11 +275,11 @@ static void audit_device(struct hadpd *d, const struct dev_list *l,
 
 	dev = bsearch(&key, l->v, l->n, sizeof(*l->v), cmp_dev);
 	if (dev && dev->prog_id == root_id)
-		return;
+		return true;
 	if (!dev) {
 		finding(d, "%s's %s (ifindex %u) does not exist", d->inst.name,
 			what[kind], ifindex);
-		return;
+		return false;
 	}
 	if (!if_indextoname(ifindex, name))
 		snprintf(name, sizeof(name), "#%u", ifindex);
@@ -291,6 +291,7 @@ static void audit_device(struct hadpd *d, const struct dev_list *l,
 		finding(d, "%s's %s %s (ifindex %u) runs program id %u, not "
 			"the root's %s (id %u)", d->inst.name, what[kind], name,
 			ifindex, dev->prog_id, root_pins[kind], root_id);
+	return false;
 }
 
 /* The root runs on every device the configuration names. The root as
@@ -305,6 +306,7 @@ static void audit_devices(struct hadpd *d)
 	struct hadp_ifindex *keys;
 	struct hadp_uplink ul;
 	char dir[PATH_MAX];
+	unsigned int bad = 0;
 	size_t i, n;
 	int k, err;
 
@@ -328,15 +330,19 @@ static void audit_devices(struct hadpd *d)
 		finding(d, "%s's ifaces is unreadable", d->inst.name);
 	} else {
 		for (i = 0; i < n; i++)
-			audit_device(d, &l, keys[i].ifindex, HADP_KIND_VM,
-				     root_id[HADP_KIND_VM]);
+			bad += !audit_device(d, &l, keys[i].ifindex, HADP_KIND_VM,
+					     root_id[HADP_KIND_VM]);
 		free(keys);
 	}
 	if (hadp_map_lookup(&d->inst.maps[HADP_MAP_UPLINK], &zero, &ul))
 		finding(d, "%s's uplink is unreadable", d->inst.name);
 	else if (ul.ifindex)
-		audit_device(d, &l, ul.ifindex, HADP_KIND_UPLINK,
-			     root_id[HADP_KIND_UPLINK]);
+		bad += !audit_device(d, &l, ul.ifindex, HADP_KIND_UPLINK,
+				     root_id[HADP_KIND_UPLINK]);
+	/* What /readyz of an active asks (DESIGN.md: ready only once its
+	 * program is attached everywhere). */
+	atomic_store(&d->unattached, bad);
+	atomic_store(&d->attach_checked, true);
 out:
 	free(l.v);
 }

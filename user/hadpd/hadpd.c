@@ -30,6 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
 #include "hadpd.h"
@@ -310,6 +311,23 @@ static int sync_hook(void *ctx, const struct hadp_event *ev, size_t len)
 	return hadpd_sync_event(ctx, ev);
 }
 
+static long long count_entries(const struct hadp_map *m)
+{
+	/* Walk the keys without copying them all; key_size <= 64 here. */
+	char key[256], next[256];
+	long long n = 0;
+	void *prev = NULL;
+
+	if (m->fd < 0 || m->key_size > sizeof(key))
+		return -1;
+	while (!bpf_map_get_next_key(m->fd, prev, next)) {
+		n++;
+		memcpy(key, next, m->key_size);
+		prev = key;
+	}
+	return errno == ENOENT ? n : -1;
+}
+
 /* The status the CLI reads (pinned map) and the HTTP threads use. */
 static void publish_status(struct hadpd *d)
 {
@@ -323,6 +341,7 @@ static void publish_status(struct hadpd *d)
 		.promotions = atomic_load(&d->promotions),
 		.reconciled = d->reconciled,
 		.clashes = d->clashes,
+		.pruned = d->pruned,
 		.neigh_updates = atomic_load(&d->neigh_updates),
 		.audit_runs = atomic_load(&d->audit_runs),
 		.audit_findings = atomic_load(&d->audit_findings),
@@ -476,8 +495,7 @@ int main(int argc, char **argv)
 			if (!d.orchestrated)
 				goto out;	/* holding the lock, unable to serve */
 		}
-		if (atomic_exchange(&d.demote_due, false) &&
-		    atomic_load(&d.role) == HADPD_ACTIVE)
+		if (atomic_exchange(&d.demote_due, false))
 			hadpd_demote(&d);
 		hadpd_sync_tick(&d);
 		if (atomic_load(&d.role) == HADPD_ACTIVE && now_ms() >= next_age) {
@@ -489,9 +507,13 @@ int main(int argc, char **argv)
 			hadpd_neigh_refresh(&d);
 			next_neigh = now_ms() + 200;
 		}
-		if (d.audit_interval && now_ms() >= next_audit) {
-			hadpd_audit(&d);
-			next_audit = now_ms() + d.audit_interval * 1000ull;
+		if (now_ms() >= next_audit) {
+			/* A walk of the table: not on every /metrics scrape. */
+			atomic_store(&d.conns_fill,
+				     count_entries(&d.inst.maps[HADP_MAP_CONNS]));
+			if (d.audit_interval)
+				hadpd_audit(&d);
+			next_audit = now_ms() + (d.audit_interval ?: 10) * 1000ull;
 		}
 		if (now_ms() >= next_status) {
 			publish_status(&d);

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * hadpd, the HA agent of one datapath instance (DESIGN.md sections 3-4).
- * First slice: adopt or load the instance, role by the active lock,
- * promotion (one write of the root's active entry), aging while active,
- * the delta ring buffer read and counted, /livez /readyz /metrics.
- * Mirroring the deltas to the peer plugs in at hadpd_delta_hook.
+ * hadpd, the HA agent of one datapath instance (DESIGN.md sections 3-4,
+ * docs/ha.md): adopt or load the instance, role by the active lock or
+ * the orchestrator, promotion, mirroring through hadp.ko (sync.c),
+ * aging while active, neighbour following, the audit, the status map
+ * and /livez /readyz /metrics.
  */
 #ifndef HADPD_H
 #define HADPD_H
@@ -103,6 +103,9 @@ struct hadpd {
 	unsigned int audit_interval;		/* seconds */
 	atomic_uint_fast64_t audit_runs;
 	atomic_uint_fast64_t audit_findings;
+	atomic_uint unattached;			/* devices not running the root */
+	atomic_bool attach_checked;		/* unattached is known */
+	atomic_llong conns_fill;		/* entries in conns, -1: unknown */
 };
 
 /* Logging to stderr with systemd level prefixes (<3> err ... <7> debug). */

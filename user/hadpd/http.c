@@ -124,7 +124,12 @@ bool hadpd_ready(struct hadpd *d, char *why, size_t len)
 			return false;
 		}
 	}
-	snprintf(why, len, "active, programs in the root's slots");
+	if (atomic_load(&d->attach_checked) && atomic_load(&d->unattached)) {
+		snprintf(why, len, "active, but %u interfaces do not run the root (see the audit)",
+			 atomic_load(&d->unattached));
+		return false;
+	}
+	snprintf(why, len, "active, programs in the root's slots, the root on every interface");
 	return true;
 }
 
@@ -197,6 +202,17 @@ static void sync_metrics(struct hadpd *d, struct buf *b)
 	       "Entries taken from the old active's maps at promotion.", st.reconciled);
 	metric(b, in, "hadp_reconcile_clashes_total", "counter",
 	       "NAT port clashes resolved at promotion.", st.clashes);
+	metric(b, in, "hadp_reconcile_pruned_total", "counter",
+	       "Entries deleted at promotion: the old active no longer held them.",
+	       st.pruned);
+	metric(b, in, "hadp_sync_dumps_aborted_total", "counter",
+	       "Dumps served with a batch lost on the way (the peer asks again).",
+	       m->dumps_aborted);
+	metric(b, in, "hadp_sync_tombs_evicted_total", "counter",
+	       "Delete tombstones evicted early to make room.", m->tombs_evicted);
+	metric(b, in, "hadp_sync_replies_unknown_total", "counter",
+	       "Replies that matched no batch in the resend queue.",
+	       m->replies_unknown);
 	metric(b, in, "hadp_neigh_events_total", "counter",
 	       "Kernel neighbour and route events read.", atomic_load(&d->neigh_events));
 	metric(b, in, "hadp_neigh_updates_total", "counter",
@@ -218,22 +234,6 @@ static const char *const ev_names[HADPD_EV_MAX] = {
 	[HADP_EV_CONN_TABLE_FULL] = "conn_table_full",
 };
 
-static long long count_entries(const struct hadp_map *m)
-{
-	/* Walk the keys without copying them all; key_size <= 64 here. */
-	char key[256], next[256];
-	long long n = 0;
-	void *prev = NULL;
-
-	if (m->fd < 0 || m->key_size > sizeof(key))
-		return -1;
-	while (!bpf_map_get_next_key(m->fd, prev, next)) {
-		n++;
-		memcpy(key, next, m->key_size);
-		prev = key;
-	}
-	return errno == ENOENT ? n : -1;
-}
 
 static void stats_sum(struct hadpd *d, struct hadp_stats *tot)
 {
@@ -318,7 +318,7 @@ static void metrics(struct hadpd *d, struct buf *b)
 		in, (unsigned long long)atomic_load(&d->sweeps),
 		in, (unsigned long long)atomic_load(&d->sweep_errors),
 		in, (unsigned long long)atomic_load(&d->aged));
-	fill = count_entries(&d->inst.maps[HADP_MAP_CONNS]);
+	fill = atomic_load(&d->conns_fill);
 	bprintf(b, "# HELP hadp_conns_entries Entries in the conns table.\n"
 		"# TYPE hadp_conns_entries gauge\n"
 		"hadp_conns_entries{instance=\"%s\"} %lld\n"

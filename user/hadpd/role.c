@@ -55,11 +55,13 @@ int hadpd_promote(struct hadpd *d)
 	have_old = !open_old(d, &old, &was);
 	if (have_old) {
 		err = hadpd_reconcile(d, &old, true);
+		atomic_store(&d->heartbeat, now_ms());
 		if (err)
 			hlog(LOG_WARN_P, "promotion: reconcile from %s: %s", old.name,
 			     strerror(-err));
 	}
 	err = hadpd_touch_conns(d);
+	atomic_store(&d->heartbeat, now_ms());
 	if (err)
 		hlog(LOG_WARN_P, "promotion: marking connections as seen: %s",
 		     strerror(-err));
@@ -98,12 +100,15 @@ int hadpd_promote(struct hadpd *d)
  */
 void hadpd_demote(struct hadpd *d)
 {
+	bool was_active = atomic_load(&d->role) == HADPD_ACTIVE;
+
 	if (hadp_active_set(&d->host, HADP_NO_INSTANCE))
 		hlog(LOG_ERR_P, "demotion: could not clear the active entry");
 	atomic_store(&d->role, HADPD_STANDBY);
-	hadpd_sync_role_changed(d);
-	hlog(LOG_NOTICE_P, "demoted: instance %s is standby (role set by the orchestrator)",
-	     d->inst.name);
+	if (was_active)
+		hadpd_sync_role_changed(d);
+	hlog(LOG_NOTICE_P, "%s: instance %s is standby (role set by the orchestrator); the fast path here stops",
+	     was_active ? "demoted" : "not active", d->inst.name);
 }
 
 static void *lock_thread(void *arg)

@@ -108,31 +108,28 @@ static int group_cb(const struct hadp_ha_group *g, void *data)
 }
 
 /* hadp_ha_open in the sync namespace, when there is one: the group and
- * its UDP socket live where the socket that configures them was made. */
-static int open_socket(struct hadpd *d, struct hadp_ha *h)
+ * its UDP socket live where the socket that configures them was made.
+ * *what says what failed, for the caller's one line. */
+static int open_socket(struct hadpd *d, struct hadp_ha *h, const char **what)
 {
 	char path[PATH_MAX];
 	int self, target, err;
 
+	*what = "hadp.ko is not loaded";
 	if (!d->sync_netns)
 		return hadp_ha_open(h);
+	*what = "the sync network namespace cannot be entered";
 	if (strchr(d->sync_netns, '/'))
 		snprintf(path, sizeof(path), "%s", d->sync_netns);
 	else
 		snprintf(path, sizeof(path), "/run/netns/%s", d->sync_netns);
 	self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
 	target = open(path, O_RDONLY | O_CLOEXEC);
-	if (self < 0 || target < 0) {
+	if (self < 0 || target < 0 || setns(target, CLONE_NEWNET)) {
 		err = -errno;
-		hlog(LOG_ERR_P, "sync: opening network namespace %s: %s", path,
-		     strerror(errno));
 		goto out;
 	}
-	if (setns(target, CLONE_NEWNET)) {
-		err = -errno;
-		hlog(LOG_ERR_P, "sync: entering %s: %s", path, strerror(errno));
-		goto out;
-	}
+	*what = "hadp.ko is not loaded";
 	err = hadp_ha_open(h);
 	if (setns(self, CLONE_NEWNET)) {
 		/* This thread would serve the datapath from the wrong netns. */
@@ -204,8 +201,7 @@ static void sync_try_open(struct hadpd *d)
 
 	s->retry_ms = now_ms() + RETRY_MS;
 	hlog_lib_quiet(true);
-	what = "hadp.ko is not loaded";
-	err = open_socket(d, &s->ha);
+	err = open_socket(d, &s->ha, &what);
 	if (err)
 		goto fail;
 	s->open = true;
@@ -331,12 +327,19 @@ static void follow_group_role(struct hadpd *d)
 	if (now_ms() < s->next_role_ms)
 		return;
 	s->next_role_ms = now_ms() + ROLE_POLL_MS;
+	__u32 active;
+
 	if (hadp_ha_group_list(&s->ha, s->g.name, group_cb, &g))
 		return;
-	if (g.role == HADP_ROLE_ACTIVE && role != HADPD_ACTIVE)
+	if (g.role == HADP_ROLE_ACTIVE && role != HADPD_ACTIVE) {
 		atomic_store(&d->promote_due, true);
-	else if (g.role != HADP_ROLE_ACTIVE && role == HADPD_ACTIVE)
-		atomic_store(&d->demote_due, true);
+	} else if (g.role != HADP_ROLE_ACTIVE) {
+		/* Also a standby whose instance the entry still names: the
+		 * first instance loaded on a host starts active. */
+		if (role == HADPD_ACTIVE ||
+		    (!hadp_active_get(&d->host, &active) && active == d->inst.index))
+			atomic_store(&d->demote_due, true);
+	}
 }
 
 void hadpd_sync_tick(struct hadpd *d)
@@ -409,15 +412,22 @@ int hadpd_sync_drain(struct hadpd *d, unsigned int timeout_ms)
 {
 	struct hadpd_sync *s = d->sync;
 	uint64_t end = now_ms() + timeout_ms;
+	__u64 dropped;
 
 	if (!s || !s->m || !s->open)
 		return -ENOTCONN;
+	dropped = hadp_mirror_stats(s->m)->dropped_entries;
 	hadp_mirror_flush(s->m, now_ns());
 	while (hadp_mirror_lag(s->m) && now_ms() < end) {
+		atomic_store(&d->heartbeat, now_ms());
 		hadp_ha_recv(&s->ha, on_pkt, d, 20);
 		hadp_mirror_poll(s->m, now_ns());
 	}
-	return hadp_mirror_lag(s->m) ? -ETIMEDOUT : 0;
+	/* Given up is not acked. */
+	if (hadp_mirror_lag(s->m) ||
+	    hadp_mirror_stats(s->m)->dropped_entries != dropped)
+		return -ETIMEDOUT;
+	return 0;
 }
 
 void hadpd_sync_status(struct hadpd *d, struct hadp_agent_status *st)

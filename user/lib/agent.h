@@ -2,7 +2,7 @@
 /*
  * The agent's status, where the CLI and bpftool can read it: a one-entry
  * array map that hadpd creates and pins beside its instance's maps as
- * <bpffs>/hadp/<instance>/agent, rewritten on every turn of its main
+ * <bpffs>/hadp/<instance>/agent, rewritten every 100 ms by its main
  * loop. It outlives the agent (a pinned map does), so a reader tells a
  * dead agent by its pid and heartbeat, not by the map's presence.
  * `hadp ha show` joins it to the module's group of the same name.
@@ -46,6 +46,7 @@ struct hadp_agent_status {
 	__u64 queued;		/* batches in the resend queue */
 	__u64 reconciled;	/* entries taken from the old active's maps */
 	__u64 clashes;		/* NAT port clashes resolved at promotion */
+	__u64 pruned;		/* deleted at promotion: gone from the old active */
 	__u64 neigh_updates;	/* underlay neighbours rewritten */
 	__u64 audit_runs;
 	__u64 audit_findings;

@@ -117,7 +117,7 @@ struct hadp_mirror_stats {
 	__u64 dumps_served;
 	__u64 dumps_aborted;	/* served with a batch lost on the way */
 	__u64 dumps_received;	/* complete dumps seen as a standby */
-	__u64 swept;		/* held, but not in a complete dump */
+	__u64 swept;		/* held, but not in a complete dump or refresh */
 };
 
 enum hadp_mirror_sync {

@@ -67,6 +67,7 @@ struct hadp_mirror {
 	enum hadp_mirror_sync sync;
 	__u32 req_id;
 	__u64 req_ns;		/* sweep what was not set since */
+	__u64 refresh_ns;	/* a refresh's begin seen then (0: none) */
 };
 
 /* mirror.c, for the receiver */

@@ -139,9 +139,37 @@ static void apply_update(struct hadp_mirror *m, const struct hadp_wire_msg *msg,
 	}
 }
 
+/* The active's periodic refresh (id 0): complete, it shows what a lost
+ * delete left behind, as a requested dump does. */
+static void refresh_seen(struct hadp_mirror *m, __u8 type,
+			 const struct hadp_wire_dump *d, __u64 now_ns)
+{
+	int n;
+
+	if (type == HADP_WIRE_T_DUMP_BEGIN) {
+		m->refresh_ns = now_ns;
+		return;
+	}
+	if (m->refresh_ns && d->status == HADP_WIRE_DUMP_OK) {
+		n = m->store.ops->conn_sweep(m->store.ctx, m->refresh_ns);
+		if (n < 0)
+			m->st.apply_errors++;
+		else
+			m->st.swept += n;
+	}
+	m->refresh_ns = 0;
+}
+
 static void dump_seen(struct hadp_mirror *m, __u8 type,
 		      const struct hadp_wire_dump *d, __u64 now_ns)
 {
+	/* An active's table is its own: no peer's dump sweeps it. */
+	if (m->no_apply)
+		return;
+	if (d->id == 0) {
+		refresh_seen(m, type, d, now_ns);
+		return;
+	}
 	if (d->id != m->req_id || m->sync == HADP_MIRROR_SYNC_NONE ||
 	    m->sync == HADP_MIRROR_SYNC_COMPLETE)
 		return;
