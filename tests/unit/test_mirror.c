@@ -736,6 +736,13 @@ START_TEST(test_maps_store)
 	__u8 mac[6];
 
 	ck_assert_int_eq(bpf_map_update_elem(ifaces.fd, &ik, &ifc, BPF_ANY), 0);
+	{	/* the VM of key_of(): here it is ifindex 9, on the sender 5 */
+		struct hadp_ifindex k9 = { 9 };
+		struct hadp_iface vm9 = { .name = "vm9", .vni = 100,
+					  .ipv4 = key_of(1, 6).src };
+
+		ck_assert_int_eq(bpf_map_update_elem(ifaces.fd, &k9, &vm9, BPF_ANY), 0);
+	}
 	p = pair_new(&st);
 	ck_assert_int_eq(hadp_mirror_event(p->e[0], &ev, p->now), 0);
 	act(p, HADP_EV_CONN_NEW, 1, 1);
@@ -757,6 +764,7 @@ START_TEST(test_maps_store)
 	ck_assert_uint_eq(val.state, HADP_CONN_ESTABLISHED);
 	ck_assert_uint_eq(val.last_seen, p->now);	/* just seen, our clock */
 	ck_assert_uint_eq(val.nat_port, htons(2001));
+	ck_assert_uint_eq(val.ifindex, 9);	/* mapped by VNI and address */
 	r = (struct hadp_conn_key){ .src = k.dst, .dst = htonl(0xc6336401),
 				    .sport = k.dport, .dport = htons(2001), .proto = 6 };
 	ck_assert_int_eq(hadp_map_lookup(&rev, &r, &back), 0);

@@ -57,13 +57,47 @@ static void rkey_of(const struct hadp_conn_key *key, const struct hadp_conn *val
 	hadp_wire_conn_rkey(&c, rkey);
 }
 
+static bool iface_owns(const struct hadp_iface *ifc, const struct hadp_conn_key *k)
+{
+	return ifc->vni == k->vni && ifc->ipv4 == k->src;
+}
+
+/* The sender's ifindex is ours on one host; a peer on another host
+ * numbers its interfaces its own way, and the VM's VNI and address name
+ * the interface here (the VM side of the key). One that matches nothing
+ * keeps the sender's number: the entry still holds its NAT port. */
+static __u32 local_ifindex(const struct hadp_mirror_maps *mm,
+			   const struct hadp_wire_conn *c)
+{
+	struct hadp_ifindex k = { c->ifindex }, *keys;
+	struct hadp_iface ifc;
+	__u32 found = c->ifindex;
+	size_t i, n;
+
+	if (!mm->ifaces || (!hadp_map_lookup(mm->ifaces, &k, &ifc) &&
+			    iface_owns(&ifc, &c->key)))
+		return c->ifindex;
+	if (hadp_map_keys(mm->ifaces, (void **)&keys, &n))
+		return c->ifindex;
+	for (i = 0; i < n; i++) {
+		if (!hadp_map_lookup(mm->ifaces, &keys[i], &ifc) &&
+		    iface_owns(&ifc, &c->key)) {
+			found = keys[i].ifindex;
+			break;
+		}
+	}
+	free(keys);
+	return found;
+}
+
 /* Public-side key first, as the datapath claims a port: a packet from
  * outside that finds it finds its connection. */
 static int maps_conn_set(void *ctx, const struct hadp_wire_conn *c, __u64 now_ns)
 {
 	struct hadp_mirror_maps *mm = ctx;
 	struct hadp_conn val = {
-		.last_seen = now_ns, .version = c->version, .ifindex = c->ifindex,
+		.last_seen = now_ns, .version = c->version,
+		.ifindex = local_ifindex(mm, c),
 		.nat_ip = c->nat_ip, .nat_port = c->nat_port, .state = c->state,
 		.flags = c->flags,
 	};
