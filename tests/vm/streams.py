@@ -60,6 +60,12 @@ def now_ms():
     return time.monotonic() * 1000.0
 
 
+def uptime():
+    """CLOCK_BOOTTIME in seconds, as /proc/uptime shows it: the suites
+    note when they kill an agent in the same clock."""
+    return round(time.clock_gettime(time.CLOCK_BOOTTIME), 3)
+
+
 def write_report(path, rep):
     tmp = path + ".tmp"
     with open(tmp, "w") as f:
@@ -82,15 +88,28 @@ class SeqStats:
         self.last = None
         self.gap_ms = 0.0
         self.gap_at = None     # seq after the longest gap
+        self.gaps = []         # the 3 longest: [ms, seq after, uptime at its end]
+        self.hole_list = []    # the first 20: [first missing seq, count, uptime]
+        self.arrivals = []     # uptime of every arrival (the suites find
+                               # the silence around a failover in it)
 
     def add(self, seq, t):
-        if self.last is not None and t - self.last > self.gap_ms:
-            self.gap_ms = t - self.last
-            self.gap_at = seq
+        if self.last is not None:
+            g = t - self.last
+            if g > self.gap_ms:
+                self.gap_ms = g
+                self.gap_at = seq
+            if len(self.gaps) < 3 or g > self.gaps[-1][0]:
+                self.gaps.append([round(g, 1), seq, uptime()])
+                self.gaps.sort(key=lambda x: -x[0])
+                del self.gaps[3:]
         self.last = t
+        self.arrivals.append(uptime())
         if seq >= self.next:
             if seq > self.next:
                 self.holes += 1
+                if len(self.hole_list) < 20:
+                    self.hole_list.append([self.next, seq - self.next, uptime()])
                 self.missing.update(range(self.next, seq))
             self.next = seq + 1
             self.received += 1
@@ -104,7 +123,9 @@ class SeqStats:
     def report(self, sent=None):
         r = {"received": self.received, "dups": self.dups, "holes": self.holes,
              "late": self.late, "gap_ms": round(self.gap_ms, 1),
-             "gap_at": self.gap_at, "highest": self.next - 1}
+             "gap_at": self.gap_at, "highest": self.next - 1,
+             "gaps": self.gaps, "hole_list": self.hole_list,
+             "arrivals": self.arrivals}
         # Holes still open, plus (when the sender's count is known) what
         # never came after the last arrival.
         lost = len(self.missing)
@@ -226,6 +247,7 @@ async def udp_client(args):
     if args.echo:
         loop.add_reader(sock.fileno(), readable)
     sent = 0
+    started = uptime()
     t0 = time.monotonic()
     period = 1.0 / args.rate
     while not stop.is_set():
@@ -250,6 +272,7 @@ async def udp_client(args):
         await asyncio.sleep(1.0)
         loop.remove_reader(sock.fileno())
     rep = {"flow": fid.hex(), "local": "%s:%d" % sock.getsockname(), "sent": sent,
+           "started": started, "stopped": uptime(),
            "rate": args.rate, "errors": errors}
     if args.echo:
         rep["echo"] = echoes.report(sent)
@@ -303,6 +326,7 @@ async def tcp_client(args):
                 w = now_ms() - t
                 if w > state["max_wait_ms"]:
                     state["max_wait_ms"] = w
+                    state["max_wait_at"] = uptime()
                 if got != chunk:
                     return "echo differs"
                 state["chunks"] += 1
@@ -338,6 +362,7 @@ async def tcp_client(args):
            "ok": len(opened) - len(broken), "reasons": reasons,
            "broken_ids": sorted(broken)[:50], "chunks": state["chunks"],
            "max_wait_ms": round(state["max_wait_ms"], 1),
+           "max_wait_at": state.get("max_wait_at"),
            "connect_errors": state["connect_errors"][:10]}
     write_report(args.report, rep)
 
