@@ -206,7 +206,11 @@ static void sync_try_open(struct hadpd *d)
 		goto fail;
 	s->open = true;
 	what = "its group does not exist (hadp ha add)";
+	memset(&s->g, 0, sizeof(s->g));
+	/* group_cb stops the walk at the group: a positive return */
 	err = hadp_ha_group_list(&s->ha, d->group, group_cb, &s->g);
+	if (err > 0)
+		err = 0;
 	if (!err && strcmp(s->g.name, d->group))
 		err = -ENOENT;
 	if (err)
@@ -329,7 +333,7 @@ static void follow_group_role(struct hadpd *d)
 	s->next_role_ms = now_ms() + ROLE_POLL_MS;
 	__u32 active;
 
-	if (hadp_ha_group_list(&s->ha, s->g.name, group_cb, &g))
+	if (hadp_ha_group_list(&s->ha, s->g.name, group_cb, &g) < 0)
 		return;
 	if (g.role == HADP_ROLE_ACTIVE && role != HADPD_ACTIVE) {
 		atomic_store(&d->promote_due, true);
