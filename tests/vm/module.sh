@@ -81,10 +81,10 @@ import struct, sys, time
 size, pid, age = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
 now = int(time.monotonic() * 1000)   # CLOCK_MONOTONIC, as the agent writes
 # pid, role, flags, sync_state; started_ms, heartbeat_ms, promoted_ms,
-# promotions, lag_entries, lag_ms, queued, reconciled, clashes,
+# promotions, lag_entries, lag_ms, queued, reconciled, clashes, pruned,
 # neigh_updates, audit_runs, audit_findings; group; mirror.events.
-b = struct.pack("<4I12Q16sQ", pid, 1, 7, 3, now // 2, max(now - age, 0), 0,
-                2, 5, 7, 1, 11, 1, 3, 4, 0, b"ha0", 42)
+b = struct.pack("<4I13Q16sQ", pid, 1, 7, 3, now // 2, max(now - age, 0), 0,
+                2, 5, 7, 1, 11, 1, 6, 3, 4, 0, b"ha0", 42)
 print(" ".join(str(x) for x in b.ljust(size, b"\0")))' "$size" "$2" "$3")
 }
 FRESH=-600000
@@ -157,7 +157,7 @@ check "no status map: agent: none" sh -c "ip netns exec hmA '$H' --bpffs '$T/bpf
 check "a status map, as hadpd pins it" fake_agent "$T/bpf/hadp/ha0/agent" $$ "$FRESH"
 check_eq "agent instance, pid, alive" "$(agent hmA '| "\(.instance) \(.pid) \(.alive)"')" "ha0 $$ true"
 check_eq "role, ready, registered, orchestrated, stopping, bulk_sync" "$(agent hmA '| "\(.role) \(.ready) \(.registered) \(.orchestrated) \(.stopping) \(.bulk_sync)"')" "active true true true false complete"
-check_eq "lag_entries, lag_ms, queued, promotions, reconciled, clashes" "$(agent hmA '| "\(.lag_entries) \(.lag_ms) \(.queued) \(.promotions) \(.reconciled) \(.clashes)"')" "5 7 1 2 11 1"
+check_eq "lag_entries, lag_ms, queued, promotions, reconciled, clashes, pruned" "$(agent hmA '| "\(.lag_entries) \(.lag_ms) \(.queued) \(.promotions) \(.reconciled) \(.clashes) \(.pruned)"')" "5 7 1 2 11 1 6"
 check_eq "no counters without -s" "$(agent hmA '| has("events")')" false
 check_eq "-s: mirror and agent counters" "$(agent hmA '| "\(.events) \(.acked_entries) \(.swept) \(.neigh_updates) \(.audit_runs) \(.audit_findings)"' -s)" "42 0 0 3 4 0"
 check_eq "the group's own fields are still there" "$(A "$H" --bpffs "$T/bpf" -j ha show ha0 | jq -r '.[0] | "\(.instance) \(.local) \(.agent_portid)"')" "ha0 10.9.0.1:4791 0"

@@ -495,8 +495,12 @@ static int cb_group(const struct nlmsghdr *nlh, void *data)
 			break;
 		}
 	}
-	l->ret = l->cb(&g, l->data);
-	return l->ret ? MNL_CB_STOP : MNL_CB_OK;
+	/* Stopping here would leave the rest of the answer (a dump's
+	 * DONE, a request's ack) on the socket for the next request to
+	 * trip over: read it all, call no more. */
+	if (!l->ret)
+		l->ret = l->cb(&g, l->data);
+	return MNL_CB_OK;
 }
 
 int hadp_ha_group_list(struct hadp_ha *h, const char *name,

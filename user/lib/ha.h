@@ -79,7 +79,8 @@ int hadp_ha_info(struct hadp_ha *h, struct hadp_ha_info *info);
 int hadp_ha_group_new(struct hadp_ha *h, const struct hadp_ha_cfg *c);
 int hadp_ha_group_set(struct hadp_ha *h, const struct hadp_ha_cfg *c);
 int hadp_ha_group_del(struct hadp_ha *h, const char *name);
-/* One group (name) or all (NULL), cb per group; cb's non-zero stops. */
+/* One group (name) or all (NULL), cb per group; cb's non-zero return
+ * ends the calls (the answer is still read whole) and is returned. */
 int hadp_ha_group_list(struct hadp_ha *h, const char *name,
 		       int (*cb)(const struct hadp_ha_group *g, void *data),
 		       void *data);
