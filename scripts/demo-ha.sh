@@ -92,8 +92,13 @@ echo "UDP vmR -> vmS (underlay):    $T_OV_SENT sent, $T_OV_LOST lost, longest si
 
 bold "b is the active now"
 show "hadp ha show b" ha_cli b ha show b
-printf '\033[2m$ bpftool map dump pinned %s | head -n 32\033[0m\n' "$(bpffs hv)/hadp/b/conns"
-bpftool map dump pinned "$(bpffs hv)/hadp/b/conns" | head -n 32
+# A TCP connection's entry as bpftool prints it (field names from BTF;
+# addresses and ports in network byte order, as the datapath keeps them),
+# then the table as hadp reads it.
+c=$(bpffs hv)/hadp/b/conns
+printf '\033[2m$ bpftool -j map dump pinned %s | jq '"'"'[.[].formatted | select(.key.proto == 6)][0]'"'"'\033[0m\n' "$c"
+bpftool -j map dump pinned "$c" | jq '[.[] | .formatted // . | select(.key.proto == 6)][0]'
+show "hadp -I b flow show | head -n 4" eval 'hadp hv -I b flow show | head -n 4'
 
 stop_agent b TERM
 bold "done"

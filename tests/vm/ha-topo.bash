@@ -333,15 +333,22 @@ keys() {
 		jq -r '.[] | "\(.proto) \(.src):\(.sport) \(.dst):\(.dport) \(.nat_ip):\(.nat_port)"' | sort
 }
 
-# converged A B [SECONDS]: B's connection table holds exactly A's (keys
-# and public addresses) within SECONDS (30); prints how long it took.
+# records INST: keys() with each connection's state and version.
+records() {
+	hadp hv -I "$1" -j flow show 2>/dev/null |
+		jq -r '.[] | "\(.proto) \(.src):\(.sport) \(.dst):\(.dport) \(.nat_ip):\(.nat_port) \(.state) \(.version)"' | sort
+}
+
+# converged A B [SECONDS]: B's connection table holds exactly A's (keys,
+# public addresses, states and versions) within SECONDS (30); prints how
+# long it took.
 converged() {
 	local t0 end ka kb
 	t0=$(date +%s%N)
 	end=$(deadline "${3:-30}")
 	while before "$end"; do
-		ka=$(keys "$1")
-		kb=$(keys "$2")
+		ka=$(records "$1")
+		kb=$(records "$2")
 		if [ -n "$ka" ] && [ "$ka" = "$kb" ]; then
 			echo "$2 holds $1's $(wc -l <<<"$ka") connections after $((($(date +%s%N) - t0) / 1000000)) ms"
 			return 0
@@ -413,17 +420,24 @@ traffic_start() {
 	return 0
 }
 
-# traffic_stop: stop the senders (the TCP connections close cleanly,
-# checking their last echo), then the servers; sets the T_* results.
-traffic_stop() {
-	local d=$TRAFFIC p
+# traffic_stop_senders: stop the senders (the TCP connections close
+# cleanly, checking their last echo); T_CLOSED_NS: when they were gone.
+traffic_stop_senders() {
+	local p
 	for p in tcp udp_out udp_in udp_ov; do
 		[ -n "${TPID[$p]:-}" ] && kill -TERM "${TPID[$p]}" 2>/dev/null
 	done
 	for p in tcp udp_out udp_in udp_ov; do
 		[ -n "${TPID[$p]:-}" ] && wait "${TPID[$p]}" 2>/dev/null
+		TPID[$p]=
 	done
-	T_CLOSED_NS=$(date +%s%N)	# the senders are gone, their connections closed
+	T_CLOSED_NS=$(date +%s%N)
+}
+
+# traffic_stop: stop the senders, then the servers; sets the T_* results.
+traffic_stop() {
+	local p
+	[ -n "${TPID[udp_out]:-}" ] && traffic_stop_senders
 	sleep 0.5
 	for p in srv_inet srv_vmV srv_vmS; do kill -TERM "${TPID[$p]}" 2>/dev/null; done
 	for p in srv_inet srv_vmV srv_vmS; do wait "${TPID[$p]}" 2>/dev/null; done
