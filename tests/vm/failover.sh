@@ -187,8 +187,10 @@ start_agent b
 t0=$(date +%s%N)
 early=0 samples=0 notready=0 ready_ms=never
 while [ $(($(date +%s%N) - t0)) -lt 90000000000 ]; do
-	st=$(bulk_state b)
+	# /readyz first, the bulk state after it: a 200 followed by a state
+	# other than complete was a 200 before the bulk sync completed.
 	code=$(http b /readyz)
+	st=$(bulk_state b)
 	samples=$((samples + 1))
 	echo "$(( ($(date +%s%N) - t0) / 1000000 )) ms: readyz $code bulk $st" >>"$TESTDIR/readyz.log"
 	if [ "$code" = 200 ]; then

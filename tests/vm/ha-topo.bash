@@ -71,7 +71,10 @@ UDP_RATE=${UDP_RATE:-25}
 declare -A PORT=([a]=9101 [b]=9102) PID=() SYNCNS=([a]=hsa [b]=hsb)
 declare -A SYNCIP=([a]=10.77.0.1 [b]=10.77.0.2)
 # Agent options every start uses (the tests may add more).
-AGENT_OPTS=(--age-interval 1 --refresh-interval 10 --retransmit-ms 200 --ready-lag-ms 1000)
+# The active sends a keepalive when it has sent nothing for a second: the
+# standby's readiness lag (time since the peer was heard) must stay well
+# above that, with emulation's stalls on top.
+AGENT_OPTS=(--age-interval 1 --refresh-interval 10 --retransmit-ms 200 --ready-lag-ms 5000)
 # HADP_HA_NOSYNC=1: no hadp.ko (a kernel that cannot load it): the agents
 # run with --no-sync. Only for working on the topology and the traffic
 # on such a host; every check that needs mirroring fails.
