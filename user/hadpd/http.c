@@ -176,13 +176,13 @@ static void sync_metrics(struct hadpd *d, struct buf *b)
 	metric(b, in, "hadp_sync_send_errors_total", "counter",
 	       "Batches hadp.ko refused to send.", m->send_errors);
 	metric(b, in, "hadp_sync_dropped_entries_total", "counter",
-	       "Entries lost to resend queue overflow.", m->dropped_entries);
+	       "Entries given up unacked: resend queue overflow, or 30 s without an ack.", m->dropped_entries);
 	metric(b, in, "hadp_sync_applied_total", "counter",
 	       "Peer entries written to the maps.", m->applied);
 	metric(b, in, "hadp_sync_deleted_total", "counter",
 	       "Peer deletes applied.", m->deleted);
 	metric(b, in, "hadp_sync_stale_total", "counter",
-	       "Peer entries older than the one held, ignored.", m->stale + m->tombstoned);
+	       "Peer entries older than the one held or than a delete seen, ignored.", m->stale + m->tombstoned);
 	metric(b, in, "hadp_sync_skipped_total", "counter",
 	       "Peer messages that could not be used.", m->skipped);
 	metric(b, in, "hadp_sync_apply_errors_total", "counter",
