@@ -5,8 +5,10 @@
 # needs. Idempotent: asks dpkg first, runs apt-get (update, then install)
 # only for what is missing, and prints nothing when everything is there.
 #
-#   scripts/install-deps.sh          install what is missing (as root)
-#   scripts/install-deps.sh --check  list what is missing, exit 1 if any
+#   scripts/install-deps.sh [--bench]          install what is missing (as root)
+#   scripts/install-deps.sh [--bench] --check  list what is missing, exit 1 if any
+#
+# --bench adds what only the benchmark suite needs (bench/run).
 
 set -euo pipefail
 
@@ -28,6 +30,19 @@ PKGS=(
 	# the VM suite (scripts/vmtest.sh): qemu, the initramfs's busybox, cpio
 	qemu-system-x86 busybox-static cpio
 )
+BENCH_PKGS=(
+	# bench/report.py's plot
+	python3-matplotlib
+)
+
+check=
+for a in "$@"; do
+	case $a in
+	--bench) PKGS+=("${BENCH_PKGS[@]}") ;;
+	--check) check=1 ;;
+	*) echo "install-deps: unknown argument \"$a\"" >&2; exit 2 ;;
+	esac
+done
 
 missing=()
 for p in "${PKGS[@]}"; do
@@ -37,7 +52,7 @@ done
 
 [ ${#missing[@]} -eq 0 ] && exit 0
 
-if [ "${1:-}" = --check ]; then
+if [ -n "$check" ]; then
 	echo "missing: ${missing[*]}"
 	exit 1
 fi
