@@ -1,0 +1,177 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# bench/sync/inside.sh: the sync bench's measurements, run by bench/sync/run
+# inside scripts/vmtest.sh's VM (hadp.ko loads there, not on the host).
+# Prints "RESULT key value" lines; bench/sync/run turns them into
+# sync.json. Usage: inside.sh SYNCBENCH DELTAS LAG BULK
+#
+#   VM root netns: instances a and b (one configuration), vm1 10.0.0.1
+#     SNAT 203.0.113.1, ul0 the uplink; hadpd a (lock holder, active)
+#     and hadpd b (standby), each with its group in its sync netns
+#   hsa 10.77.0.1 sync0 ===== veth ===== sync0 10.77.0.2 hsb
+#
+# One hypervisor and no traffic namespaces: the connections are made by
+# a's datapath under BPF_PROG_TEST_RUN (syncbench), not by packets.
+
+set -euo pipefail
+
+SB=$1
+DELTAS=$2
+LAG=$3
+BULK=$4
+SRC=$(cd "$(dirname "$0")/../.." && pwd)
+H=$SRC/build/hadp
+HADPD=$SRC/build/hadpd
+T=$(mktemp -d /tmp/hadp-syncbench.XXXXXX)
+declare -A PID=() IP=([a]=10.77.0.1 [b]=10.77.0.2) NS=([a]=hsa [b]=hsb)
+declare -A PORT=([a]=9101 [b]=9102)
+
+cleanup() {
+	local i
+	for i in a b; do
+		[ -n "${PID[$i]:-}" ] && { kill "${PID[$i]}" 2>/dev/null; wait "${PID[$i]}" 2>/dev/null; }
+	done
+	ip netns del hsa 2>/dev/null
+	ip netns del hsb 2>/dev/null
+	rm -rf "$T"
+}
+trap cleanup EXIT
+
+say() { echo "syncbench: $* ($SECONDS s)" >&2; }
+die() {
+	say "$*"
+	for i in a b; do
+		[ -f "$T/$i.log" ] && tail -n 15 "$T/$i.log" >&2
+		hcli $i -s ha show $i >&2 || true
+	done
+	exit 1
+}
+result() { echo "RESULT $1 $2"; }
+# The CLI in INST's sync namespace, where its group lives (nsenter, not
+# ip netns exec: that remounts /sys, and the pins under /sys/fs/bpf with it).
+hcli() { local i=$1; shift; nsenter --net="/run/netns/${NS[$i]}" "$H" "$@"; }
+# A group's kernel stat (hadp -j -s ha show).
+gstat() { hcli "$1" -j -s ha show "$1" | jq -r ".[0].stats.$2 // .[0].$2 // empty"; }
+bulk() { hcli "$1" -j ha show "$1" | jq -r '.[0].agent.bulk_sync // "unknown"'; }
+count() { "$SB" count /sys/fs/bpf/hadp/"$1"/conns; }
+
+# The agent of INST, active by the lock for whoever takes it first; no
+# periodic refresh and no aging within the run: both would add traffic of
+# their own to the figures (the datapath's new UDP connections never see
+# a reply and time out within the run). The retransmit timeout is the
+# agent's default: with the tests' 200 ms, a dump of a few thousand
+# entries never completes under emulation (every unacked batch is sent
+# again faster than the standby applies them, and the dump is aborted).
+start_agent() {
+	"$HADPD" --instance "$1" --active-lockfile "$T/lock" --group "$1" \
+		--sync-netns "${NS[$1]}" --http "127.0.0.1:${PORT[$1]}" \
+		--refresh-interval 3600 --age-interval 3600 \
+		--ready-lag-ms 5000 >>"$T/$1.log" 2>&1 &
+	PID[$1]=$!
+}
+ready() { curl -s -m 3 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$1/readyz" 2>/dev/null; }
+wait_ready() {
+	local i=$1 n=$2
+	while [ "$n" -gt 0 ]; do
+		[ "$(ready "${PORT[$i]}")" = 200 ] && return 0
+		kill -0 "${PID[$i]}" 2>/dev/null || return 1
+		sleep 0.2
+		n=$((n - 1))
+	done
+	return 1
+}
+
+result vm_kernel "$(uname -r)"
+modprobe hadp || die "modprobe hadp"
+ip link set dev lo up
+ip netns add hsa
+ip netns add hsb
+ip link add name sync0 netns hsa type veth peer name sync0 netns hsb
+for i in a b; do
+	ip -n "${NS[$i]}" link set dev lo up
+	ip -n "${NS[$i]}" addr add "${IP[$i]}/24" dev sync0
+	ip -n "${NS[$i]}" link set dev sync0 up
+done
+# vm1 and the uplink ul0, its router in the neighbour table so that the
+# NAT router's next hop resolves (as bench/cost does).
+for d in vm1 ul0; do
+	ip link add name $d type veth peer name $d-p
+	sysctl -qw net.ipv6.conf.$d-p.disable_ipv6=1
+	ip link set dev $d up
+	ip link set dev $d-p up
+done
+ip -6 addr add fd00:1::a/64 dev ul0 nodad
+ip -6 neigh add fd00:1::1 lladdr 02:bb:00:00:00:01 dev ul0 nud permanent
+ip -6 route add default via fd00:1::1 dev ul0
+
+# Both instances sized for the bulk table (and the deltas made before it).
+conns=$((BULK + DELTAS + LAG + 65536))
+for i in a b; do "$H" -I $i dp load conns $conns; done
+"$H" uplink set dev ul0
+"$H" iface add vm1 dev vm1 vni 100 mac 52:54:00:00:00:01 ipv4 10.0.0.1 underlay fd00:a::1
+"$H" nat router fd00:f::1
+"$H" route add 0.0.0.0/0 vni 100 nat
+"$H" nat add iface vm1 ip 203.0.113.1 ports 1024-65535 underlay fd00:a::101
+ifindex=$(cat /sys/class/net/vm1/ifindex)
+head -c 32 /dev/urandom >"$T/key"
+hcli a ha add a local 10.77.0.1:6749 peer 10.77.0.2:6749 key "$T/key"
+hcli b ha add b local 10.77.0.2:6749 peer 10.77.0.1:6749 key "$T/key"
+say "instances and groups up"
+
+# Baselines first, with no agent running: the same link, plain sockets.
+"$SB" udp hsa hsb 10.77.0.1 10.77.0.2 || die "UDP baseline"
+say "UDP baselines measured"
+
+start_agent a
+wait_ready a 600 || die "hadpd a not ready"
+start_agent b
+wait_ready b 600 || die "hadpd b not ready"
+[ "$(hcli a -j ha show a | jq -r '.[0].agent.role')" = active ] || die "a is not active"
+say "agents ready"
+
+# (1) deltas per second, with a's group stats around it for (2).
+tx0=$(hcli a -j -s ha show a)
+"$SB" deltas /sys/fs/bpf "$ifindex" "$DELTAS" || die "deltas"
+sleep 1
+tx1=$(hcli a -j -s ha show a)
+echo "$tx0" "$tx1" | jq -s -r '.[0][0].stats as $a | .[1][0].stats as $b |
+	"RESULT delta_tx_packets \($b.tx_packets - $a.tx_packets)",
+	"RESULT delta_tx_messages \($b.tx_messages - $a.tx_messages)",
+	"RESULT delta_tx_bytes \($b.tx_bytes - $a.tx_bytes)"'
+say "deltas measured"
+
+# (3) lag, one connection at a time, 20 ms apart.
+"$SB" lag /sys/fs/bpf "$ifindex" "$LAG" 20 || die "lag"
+say "lag measured"
+
+# (4) bulk sync: b's agent stopped, a's table filled behind the datapath's
+# back (a dump walks the table, so the agent need not have seen them),
+# then b started fresh: it registers, asks for a full dump, and is
+# complete once every batch of it was acked and applied.
+kill "${PID[b]}"
+wait "${PID[b]}" 2>/dev/null || true
+PID[b]=
+"$SB" fill /sys/fs/bpf "$ifindex" "$BULK" || die "fill"
+want=$(count a)
+result bulk_entries_a "$want"
+tx0=$(hcli a -j -s ha show a)
+t0=$(date +%s%N)
+start_agent b
+end=$(($(date +%s) + ${HADP_SYNC_BULK_TIMEOUT:-600}))
+while [ "$(bulk b)" != complete ]; do
+	[ "$(date +%s)" -lt $end ] || die "bulk sync not complete after ${HADP_SYNC_BULK_TIMEOUT:-600} s"
+	kill -0 "${PID[b]}" 2>/dev/null || die "hadpd b exited"
+	sleep 0.2
+done
+t1=$(date +%s%N)
+tx1=$(hcli a -j -s ha show a)
+have=$(count b)
+result bulk_entries_b "$have"
+result bulk_s "$(awk -v d=$((t1 - t0)) 'BEGIN { print d / 1e9 }')"
+echo "$tx0" "$tx1" | jq -s -r '.[0][0].stats as $a | .[1][0].stats as $b |
+	"RESULT bulk_tx_packets \($b.tx_packets - $a.tx_packets)",
+	"RESULT bulk_tx_messages \($b.tx_messages - $a.tx_messages)",
+	"RESULT bulk_tx_bytes \($b.tx_bytes - $a.tx_bytes)"'
+[ "$have" -ge "$want" ] || die "b holds $have of $want after its bulk sync"
+say "bulk sync measured"
