@@ -263,6 +263,20 @@ done
 check_gt "nftables dropped sync packets" "${dropped:-0}" 10
 check_gt "hadpd b retransmitted (hadp_sync_retransmits_total)" "$(metric_sum b hadp_sync_retransmits_total)" "$rt0"
 log "dropped $dropped sync packets; b retransmitted $(($(metric_sum b hadp_sync_retransmits_total) - rt0))"
+# Converged is not enough: it must stay so through the active's periodic
+# refreshes (every 10 s), whose packets are lost too. Watch the standby's
+# table for 25 s: it never holds fewer connections than the traffic has.
+sw0=$(metric_sum a hadp_sync_swept_total)
+low=999999
+end=$(deadline 25)
+while before "$end"; do
+	c=$(nconns a)
+	[[ $c =~ ^[0-9]+$ ]] && [ "$c" -lt "$low" ] && low=$c
+	sleep 0.3
+done
+log "a's table over 25 s: at least $low entries; a swept $(($(metric_sum a hadp_sync_swept_total) - sw0)) entries (hadp_sync_swept_total)"
+check "a kept every connection through b's refreshes under loss (at least $low entries over 25 s)" \
+	test "$low" -ge "$NTCP"
 failover lossy_sync b a KILL 1
 must n hsa nft delete table inet hadp_loss
 must n hsb nft delete table inet hadp_loss
