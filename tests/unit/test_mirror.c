@@ -475,6 +475,36 @@ START_TEST(test_refresh_sweeps_zombies)
 }
 END_TEST
 
+/* The refresh's begin lost and sent again after its entries arrived:
+ * the sweep must not take them for zombies. */
+START_TEST(test_refresh_begin_late)
+{
+	struct pair *p = pair_new(NULL);
+	unsigned int i, steps = 0;
+
+	for (i = 0; i < 40; i++)
+		act(p, HADP_EV_CONN_NEW, i, 1);
+	settle(p);
+	p->now += MS;
+	ck_assert_int_eq(hadp_mirror_refresh(p->e[0], p->now), 0);
+	p->l[0].drop_every = 100000;
+	p->l[0].sent = 100000 - 1;	/* the next send, the begin, is lost */
+	hadp_mirror_flush(p->e[0], p->now);
+	while (hadp_mirror_dumping(p->e[0])) {
+		ck_assert_uint_lt(++steps, 200);
+		hadp_mirror_dump_step(p->e[0], 8, p->now);
+		hadp_mirror_flush(p->e[0], p->now);
+		pump(p);
+		p->now += RTO;
+		hadp_mirror_poll(p->e[0], p->now);
+	}
+	ck_assert_uint_ge(hadp_mirror_stats(p->e[0])->retransmits, 1);
+	ck_assert_uint_eq(hadp_mirror_stats(p->e[1])->swept, 0);
+	ck_assert_uint_eq(hadp_mirror_mem_count(p->mem[1]), 40);
+	pair_free(p);
+}
+END_TEST
+
 START_TEST(test_queue_overflow)
 {
 	struct hadp_mirror_cfg cfg = cfg0;
@@ -842,6 +872,7 @@ Suite *mirror_suite(void)
 	tcase_add_test(tc, test_deletes_propagate);
 	tcase_add_test(tc, test_active_does_not_apply);
 	tcase_add_test(tc, test_refresh_sweeps_zombies);
+	tcase_add_test(tc, test_refresh_begin_late);
 	tcase_add_test(tc, test_unacked_backs_off_and_expires);
 	tcase_add_test(tc, test_tombs_bounded);
 	tcase_add_test(tc, test_reply_matching);

@@ -445,7 +445,9 @@ void hadpd_sync_status(struct hadpd *d, struct hadp_agent_status *st)
 		st->flags |= HADP_AGENT_F_REGISTERED;
 	if (!s->m)
 		return;
-	st->sync_state = hadp_mirror_sync_state(s->m);
+	/* Bulk sync is a standby's: an active asks for nothing. */
+	st->sync_state = atomic_load(&d->role) == HADPD_ACTIVE ?
+			 HADP_MIRROR_SYNC_NONE : hadp_mirror_sync_state(s->m);
 	st->lag_entries = hadp_mirror_lag(s->m);
 	st->queued = hadp_mirror_queued(s->m);
 	st->lag_ms = now_ms() - (s->heard_ms ? s->heard_ms : s->registered_ms);

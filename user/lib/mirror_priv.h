@@ -68,6 +68,7 @@ struct hadp_mirror {
 	__u32 req_id;
 	__u64 req_ns;		/* sweep what was not set since */
 	__u64 refresh_ns;	/* a refresh's begin seen then (0: none) */
+	__u64 refresh_first_ns;	/* its first entry seen then (0: none) */
 };
 
 /* mirror.c, for the receiver */

@@ -73,6 +73,8 @@ static void apply_conn(struct hadp_mirror *m, __u8 op,
 	__u32 have;
 	int rc;
 
+	if (op == HADP_WIRE_OP_DUMP && !m->refresh_first_ns)
+		m->refresh_first_ns = now_ns;
 	rc = ops->conn_version(m->store.ctx, &c->key, &have);
 	if (rc && rc != -ENOENT) {
 		m->st.apply_errors++;
@@ -139,25 +141,34 @@ static void apply_update(struct hadp_mirror *m, const struct hadp_wire_msg *msg,
 	}
 }
 
-/* The active's periodic refresh (id 0): complete, it shows what a lost
- * delete left behind, as a requested dump does. */
+/*
+ * The active's periodic refresh (id 0): complete, it shows what a lost
+ * delete left behind, as a requested dump does. What it carried was
+ * written at or after the earlier of its begin and its first entry to
+ * arrive: retransmission does not keep order, and a begin sent again
+ * can come after entries that followed it. (The end cannot overtake
+ * them: it is sent once all of them were acked.)
+ */
 static void refresh_seen(struct hadp_mirror *m, __u8 type,
 			 const struct hadp_wire_dump *d, __u64 now_ns)
 {
+	__u64 before = m->refresh_ns;
 	int n;
 
 	if (type == HADP_WIRE_T_DUMP_BEGIN) {
 		m->refresh_ns = now_ns;
 		return;
 	}
+	if (m->refresh_first_ns && m->refresh_first_ns < before)
+		before = m->refresh_first_ns;
 	if (m->refresh_ns && d->status == HADP_WIRE_DUMP_OK) {
-		n = m->store.ops->conn_sweep(m->store.ctx, m->refresh_ns);
+		n = m->store.ops->conn_sweep(m->store.ctx, before);
 		if (n < 0)
 			m->st.apply_errors++;
 		else
 			m->st.swept += n;
 	}
-	m->refresh_ns = 0;
+	m->refresh_ns = m->refresh_first_ns = 0;
 }
 
 static void dump_seen(struct hadp_mirror *m, __u8 type,
