@@ -7,6 +7,9 @@
  *   syncbench deltas BPFFS IFINDEX N    N new NAT connections made by a's
  *       datapath (the bench/cost wrapper under BPF_PROG_TEST_RUN),
  *       timed until b's conns map holds them all
+ *   syncbench burst BPFFS IFINDEX N PID  the same in bursts the ring buffer
+ *       holds, made while a's agent (PID) is stopped, timed from its
+ *       SIGCONT until b holds the burst
  *   syncbench lag BPFFS IFINDEX N GAP_MS   N connections one at a time,
  *       each timed from its creation on a to its presence in b's map
  *   syncbench fill BPFFS IFINDEX N      N connections written straight
@@ -23,6 +26,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -242,6 +246,60 @@ static int cmd_deltas(const char *bpffs, int ifindex, long n)
 	}
 	result("deltas_s", (t_done - t0) / 1e9);
 	result("deltas_per_s", n / ((t_done - t0) / 1e9));
+	cost_bpf__destroy(c.skel);
+	return 0;
+}
+
+/*
+ * The sync path alone, without the creation rate as its ceiling: with a's
+ * agent stopped (SIGSTOP), a burst of connections that the ring buffer
+ * holds whole, then the agent continued and timed until b holds the
+ * burst. Repeated until @n connections were made.
+ */
+#define BURST		2400	/* deltas of about 96 bytes: 256 KiB holds 2700 */
+
+static int cmd_burst(const char *bpffs, int ifindex, long n, pid_t agent)
+{
+	struct creator c;
+	uint64_t c0, c1, l0, l1, t0, spent = 0;
+	int peer = pin(bpffs, "b", "conns");
+	long base = map_count(peer), made = 0, have = 0, k, i;
+
+	creator_open(&c, bpffs, ifindex);
+	while (made < n) {
+		k = n - made < BURST ? n - made : BURST;
+		if (kill(agent, SIGSTOP)) {
+			perror("SIGSTOP");
+			return 1;
+		}
+		creator_counts(&c, &c0, &l0);
+		for (i = 0; i < k; i += CHUNK)
+			creator_run(&c, k - i < CHUNK ? k - i : CHUNK);
+		creator_counts(&c, &c1, &l1);
+		t0 = now_ns();
+		kill(agent, SIGCONT);
+		if ((long)(c1 - c0) != k || l1 != l0) {
+			fprintf(stderr, "syncbench: burst: %llu of %ld made, %llu "
+				"deltas lost\n", (unsigned long long)(c1 - c0), k,
+				(unsigned long long)(l1 - l0));
+			return 1;
+		}
+		made += k;
+		for (;;) {
+			have = map_count(peer) - base;
+			if (have >= made)
+				break;
+			if (now_ns() - t0 > 60ull * 1000000000) {
+				fprintf(stderr, "syncbench: b holds %ld of %ld\n", have, made);
+				return 1;
+			}
+			usleep(2000);
+		}
+		spent += now_ns() - t0;
+	}
+	result("burst_n", made);
+	result("burst_s", spent / 1e9);
+	result("burst_deltas_per_s", made / (spent / 1e9));
 	cost_bpf__destroy(c.skel);
 	return 0;
 }
@@ -472,6 +530,8 @@ int main(int argc, char **argv)
 
 	if (!strcmp(cmd, "deltas") && argc == 5)
 		return cmd_deltas(argv[2], atoi(argv[3]), atol(argv[4]));
+	if (!strcmp(cmd, "burst") && argc == 6)
+		return cmd_burst(argv[2], atoi(argv[3]), atol(argv[4]), atoi(argv[5]));
 	if (!strcmp(cmd, "lag") && argc == 6)
 		return cmd_lag(argv[2], atoi(argv[3]), atoi(argv[4]), atoi(argv[5]));
 	if (!strcmp(cmd, "fill") && argc == 5)
