@@ -112,14 +112,17 @@ static long map_count(int fd)
 
 /* The wrapper (bench/cost/cost.bpf.c) aimed at a's hadp_vm, with a frame
  * from vm1 to a new far end on every run: each run makes one new NAT
- * connection, far end FRESH + runs. */
+ * connection, far end FRESH + runs. Each command starts its runs at its
+ * own @first: a far end met before is an established connection, not a
+ * new one (and its key is on b already). */
 struct creator {
 	struct cost_bpf *skel;
 	int ifindex;
 	int stats_fd;
 };
 
-static void creator_open(struct creator *c, const char *bpffs, int ifindex)
+static void creator_open(struct creator *c, const char *bpffs, int ifindex,
+			 uint64_t first)
 {
 	struct bench_cfg *cfg;
 	__u32 zero = 0;
@@ -138,6 +141,7 @@ static void creator_open(struct creator *c, const char *bpffs, int ifindex)
 		fprintf(stderr, "syncbench: target: %s\n", strerror(errno));
 		exit(1);
 	}
+	c->skel->bss->runs = first;
 	cfg = &c->skel->bss->cfg;
 	f = cfg->frame;
 	frame_eth(f, GWMAC, VM_MAC, 0x0800);
@@ -213,7 +217,7 @@ static int cmd_deltas(const char *bpffs, int ifindex, long n)
 	int peer = pin(bpffs, "b", "conns");
 	long base, have = 0, made;
 
-	creator_open(&c, bpffs, ifindex);
+	creator_open(&c, bpffs, ifindex, 0);
 	base = map_count(peer);
 	creator_counts(&c, &c0, &l0);
 	t0 = now_ns();
@@ -265,7 +269,7 @@ static int cmd_burst(const char *bpffs, int ifindex, long n, pid_t agent)
 	int peer = pin(bpffs, "b", "conns");
 	long base = map_count(peer), made = 0, have = 0, k, i;
 
-	creator_open(&c, bpffs, ifindex);
+	creator_open(&c, bpffs, ifindex, 1u << 22);
 	while (made < n) {
 		k = n - made < BURST ? n - made : BURST;
 		if (kill(agent, SIGSTOP)) {
@@ -326,7 +330,7 @@ static int cmd_lag(const char *bpffs, int ifindex, int n, int gap_ms)
 	uint64_t *lag = calloc(n, sizeof(*lag)), t0, j;
 	int peer = pin(bpffs, "b", "conns"), i, missed = 0;
 
-	creator_open(&c, bpffs, ifindex);
+	creator_open(&c, bpffs, ifindex, 1u << 23);
 	for (i = 0; i < n; i++) {
 		struct hadp_conn_key k;
 
