@@ -37,8 +37,16 @@
 #define DUMP_BUDGET	1024	/* entries streamed per main loop turn */
 #define RCVBUF		(16 << 20)
 
+/* A packet that arrived while a request waited for its answer. */
+struct held_pkt {
+	struct hadp_ha_pkt p;
+	void *msgs;
+};
+
 struct hadpd_sync {
 	struct hadp_ha ha;
+	struct held_pkt *held;		/* run from the main loop, in order */
+	size_t nheld, capheld;
 	bool open;
 	bool warned;
 	struct hadp_mirror *m;
@@ -99,6 +107,58 @@ static int on_pkt(const struct hadp_ha_pkt *p, void *data)
 		hlog(LOG_WARN_P, "sync: packet %llu from the peer: %s",
 		     (unsigned long long)p->seq, hadp_wire_strerror(err));
 	return 0;
+}
+
+/*
+ * Replies and the peer's packets come on the socket that sends: those
+ * that arrive while hadp_ha_send() waits for its ack are kept here, not
+ * run there. Running them would re-enter the engine from inside its own
+ * transmit (a reply that finishes a dump sends its end), and nest a
+ * request inside one on the same socket. Never dropped: the module
+ * replied to each already, the peer will not send it again.
+ */
+static int hold_pkt(const struct hadp_ha_pkt *p, void *data)
+{
+	struct hadpd *d = data;
+	struct hadpd_sync *s = d->sync;
+	struct held_pkt *h;
+
+	if (s->nheld == s->capheld) {
+		size_t cap = s->capheld ? 2 * s->capheld : 64;
+
+		h = realloc(s->held, cap * sizeof(*h));
+		if (!h)
+			goto lost;
+		s->held = h;
+		s->capheld = cap;
+	}
+	h = &s->held[s->nheld];
+	h->p = *p;
+	h->msgs = malloc(p->len ? p->len : 1);
+	if (!h->msgs)
+		goto lost;
+	memcpy(h->msgs, p->msgs, p->len);
+	h->p.msgs = h->msgs;
+	s->nheld++;
+	return 0;
+lost:
+	atomic_fetch_add(&d->sync_overruns, 1);
+	return 0;
+}
+
+/* From the main loop only; running one may hold more (it may send). */
+static void run_held(struct hadpd *d)
+{
+	struct hadpd_sync *s = d->sync;
+	size_t i;
+
+	for (i = 0; i < s->nheld; i++) {
+		struct held_pkt h = s->held[i];
+
+		on_pkt(&h.p, d);
+		free(h.msgs);
+	}
+	s->nheld = 0;
 }
 
 static int group_cb(const struct hadp_ha_group *g, void *data)
@@ -205,6 +265,8 @@ static void sync_try_open(struct hadpd *d)
 	if (err)
 		goto fail;
 	s->open = true;
+	s->ha.notify = hold_pkt;
+	s->ha.notify_data = d;
 	what = "its group does not exist (hadp ha add)";
 	memset(&s->g, 0, sizeof(s->g));
 	/* group_cb stops the walk at the group: a positive return */
@@ -262,6 +324,8 @@ void hadpd_sync_free(struct hadpd *d)
 {
 	if (!d->sync)
 		return;
+	run_held(d);
+	free(d->sync->held);
 	sync_close(d->sync);
 	hadp_mirror_free(d->sync->m);
 	hadp_mirror_maps_release(&d->sync->maps);
@@ -277,10 +341,11 @@ int hadpd_sync_fd(const struct hadpd *d)
 void hadpd_sync_on_readable(struct hadpd *d)
 {
 	struct hadpd_sync *s = d->sync;
-	int ret;
+	int ret = 0;
 
+	run_held(d);
 	while (s->open && (ret = hadp_ha_recv(&s->ha, on_pkt, d, 0)) > 0)
-		;
+		run_held(d);
 	if (s->open && ret < 0) {
 		if (ret == -ENOBUFS) {
 			/* The module counted the overrun and sent no reply:
@@ -356,6 +421,7 @@ void hadpd_sync_tick(struct hadpd *d)
 
 	if (!s)
 		return;
+	run_held(d);
 	if (!s->open) {
 		if (ms >= s->retry_ms)
 			sync_try_open(d);
@@ -424,7 +490,9 @@ int hadpd_sync_drain(struct hadpd *d, unsigned int timeout_ms)
 	hadp_mirror_flush(s->m, now_ns());
 	while (hadp_mirror_lag(s->m) && now_ms() < end) {
 		atomic_store(&d->heartbeat, now_ms());
+		run_held(d);
 		hadp_ha_recv(&s->ha, on_pkt, d, 20);
+		run_held(d);
 		hadp_mirror_poll(s->m, now_ns());
 	}
 	/* Given up is not acked. */
