@@ -16,6 +16,9 @@
 #     holds them all (or after a bound), kill -9 the active.
 #   planned: the same with the roles swapped, SIGTERM to the active.
 #
+# FO_KINDS ("unplanned planned") picks and orders the measurements;
+# FO_SWITCH_S (120) bounds the wait for the switch.
+#
 # Every measurement prints "RESULT KEY VALUE" lines (KEY: KIND_SIZE_WHAT)
 # that bench/failover/run turns into bench/failover.json.
 
@@ -36,6 +39,28 @@ BASE_S=${FO_BASE_S:-20}
 max=0
 for s in "${SIZES[@]}"; do [ "$s" -gt "$max" ] && max=$s; done
 CONNS=$(((max + 32768 + 65535) / 65536 * 65536))
+
+# FO_KINDS: which measurements, in order, the roles swapping after each.
+read -r -a KINDS <<<"${FO_KINDS:-unplanned planned}"
+# Bound on the switch (s): ha-topo's wait_active allows 10 s.
+SWITCH_S=${FO_SWITCH_S:-120}
+
+# wait_switch INST: the root's active entry names INST within SWITCH_S;
+# prints the milliseconds it took, or "never".
+wait_switch() {
+	local t0 end
+	t0=$(date +%s%N)
+	end=$(deadline "$SWITCH_S")
+	while before "$end"; do
+		if [ "$(active)" = "$1" ]; then
+			echo $((($(date +%s%N) - t0) / 1000000))
+			return 0
+		fi
+		sleep 0.02
+	done
+	echo never
+	return 1
+}
 
 say() { echo "---- $* ($(date +%T), ${SECONDS}s)"; }
 res() { echo "RESULT $1 $2"; }
@@ -121,7 +146,7 @@ measure() {
 	t0=$(date +%s%N)
 	stop_agent "$old" "$sig"
 	rc=$?
-	ms=$(wait_active "$new")
+	ms=$(wait_switch "$new")
 	to=$(uptime)
 	res "${p}_switch_ms" "$ms"
 	res "${p}_signal_to_switch_ms" $((($(date +%s%N) - t0) / 1000000))
@@ -151,15 +176,21 @@ measure() {
 		res "${p}_${line% *}" "${line##* }"
 	done
 	traffic_summary | sed 's/^/     /'
+	for line in "$old" "$new"; do
+		grep -E 'promot|handover|active lock|bulk|refresh|reconcil' "$TESTDIR/hadpd-$line.log" | tail -n 8 | sed "s/^/     hadpd-$line: /"
+	done
 	# The old active's table, as the suite does after a switch.
 	hadp hv -I "$old" flow flush >/dev/null 2>&1
 	say "$kind, $size: done"
 }
 
+cur=a
 for size in "${SIZES[@]}"; do
-	measure unplanned "$size" a b KILL
-	measure planned "$size" b a TERM
-	# a is active again, b stopped: the next size starts as the first.
+	for kind in "${KINDS[@]}"; do
+		if [ "$kind" = unplanned ]; then sig=KILL; else sig=TERM; fi
+		measure "$kind" "$size" "$cur" "$(other "$cur")" "$sig"
+		cur=$(other "$cur")
+	done
 done
 for i in a b; do alive $i && stop_agent $i TERM; done
 say "end"
