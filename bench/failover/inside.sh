@@ -90,6 +90,7 @@ res conns_max "$CONNS"
 # see it, emulation's jitter included.
 baseline_p99() {
 	local d=$TRAFFIC from=$1 q
+	# shellcheck disable=SC2016 # jq's variables
 	q='[range(1; length) as $i | select(.[$i] < $f and .[$i - 1] >= $f - $w) | .[$i] - .[$i - 1]]'
 	{
 		jq --argjson f "$from" --argjson w "$BASE_S" ".echo.arrivals | $q" "$d/out.json"
@@ -104,7 +105,7 @@ baseline_p99() {
 # measure KIND SIZE OLD NEW SIGNAL
 measure() {
 	local kind=$1 size=$2 old=$3 new=$4 sig=$5 p="${1}_${2}"
-	local synth=$((size - NTCP)) t0 t1 held="" present changed missing rc ms rec from to b line
+	local synth=$((size - NTCP)) t0 t1 present changed missing rc ms rec from to b line
 	say "$kind, $size connections: $old active, $new standby, SIG$sig"
 	[ "$synth" -lt 0 ] && synth=0
 	if alive "$new"; then stop_agent "$new" TERM; fi
@@ -194,5 +195,5 @@ for size in "${SIZES[@]}"; do
 done
 for i in a b; do alive $i && stop_agent $i TERM; done
 say "end"
-res done 1
+res finished 1
 exit 0

@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: GPL-2.0-only
-"""bench/failover/report.py LOG OUT COMMAND VM_STATUS NTCP: the VM run's
+"""bench/failover/report.py LOG[,LOG...] OUT COMMAND[|COMMAND...] VM_STATUS
+NTCP: the VM run's
 "RESULT KEY VALUE" lines (bench/failover/inside.sh) into OUT, the
 bench's result file (bench/README.md), and a table on standard output.
 Run by bench/failover/run; run again on a kept log to rebuild the file."""
@@ -8,12 +9,19 @@ Run by bench/failover/run; run again on a kept log to rebuild the file."""
 import json, re, sys, time, platform, os
 
 log, out, command, rc, ntcp = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
-R = {}
-for line in open(log, errors="replace"):
-    line = line.strip("\r\n")
-    m = re.match(r"^RESULT (\S+) (.*)$", line)
-    if m:
-        R[m.group(1)] = m.group(2).strip()
+# Several runs' logs may be merged: LOG "a.log,b.log" with COMMAND
+# "cmd a|cmd b"; a later log's measurement replaces an earlier one's.
+R, SRC = {}, {}
+commands = command.split("|")
+for li, lf in enumerate(log.split(",")):
+    for line in open(lf, errors="replace"):
+        line = line.strip("\r\n")
+        m = re.match(r"^RESULT (\S+) (.*)$", line)
+        if m:
+            R[m.group(1)] = m.group(2).strip()
+            mm = re.match(r"^((?:un)?planned_\d+)_", m.group(1))
+            if mm:
+                SRC[mm.group(1)] = commands[min(li, len(commands) - 1)]
 
 def num(k):
     try:
@@ -52,7 +60,7 @@ for size in sizes:
             base = None
         lost = sum(int(num(f"{p}_udp_{s}_lost") or 0) for s in ("out", "in", "overlay"))
         sent = sum(int(num(f"{p}_udp_{s}_sent") or 0) for s in ("out", "in", "overlay"))
-        cmd = command
+        cmd = SRC.get(p, commands[0])
         if R.get(f"{p}_switch_ms") == "never":
             ctx += "; NO SWITCH happened within the wait (see the _switched figure): the figures below are of the old active's fast path running on without its agent"
         if known and isinstance(base, dict) and base.get("p99"):
