@@ -427,6 +427,22 @@ START_TEST(test_unacked_backs_off_and_expires)
 }
 END_TEST
 
+/* Let the active stream the dump it serves to its end, 8 entries a
+ * turn, time passing by RTOs (a lost batch is sent again). */
+static void stream_dump(struct pair *p)
+{
+	unsigned int steps = 0;
+
+	while (hadp_mirror_dumping(p->e[0])) {
+		ck_assert_uint_lt(++steps, 100);
+		hadp_mirror_dump_step(p->e[0], 8, p->now);
+		hadp_mirror_flush(p->e[0], p->now);
+		pump(p);
+		p->now += RTO;
+		hadp_mirror_poll(p->e[0], p->now);
+	}
+}
+
 /* A delete the standby never got is healed by the next periodic
  * refresh: complete, it sweeps what it did not carry. */
 START_TEST(test_refresh_sweeps_zombies)
@@ -434,7 +450,7 @@ START_TEST(test_refresh_sweeps_zombies)
 	struct pair *p = pair_new(NULL);
 	const struct hadp_mirror_store_ops *ops = hadp_mirror_mem_store(p->mem[1]).ops;
 	struct hadp_wire_conn c;
-	unsigned int i, steps = 0;
+	unsigned int i;
 
 	for (i = 0; i < 20; i++)
 		act(p, HADP_EV_CONN_NEW, i, 1);
@@ -446,14 +462,7 @@ START_TEST(test_refresh_sweeps_zombies)
 	ck_assert_uint_eq(hadp_mirror_mem_count(p->mem[1]), 21);
 	p->now += MS;
 	ck_assert_int_eq(hadp_mirror_refresh(p->e[0], p->now), 0);
-	while (hadp_mirror_dumping(p->e[0])) {
-		ck_assert_uint_lt(++steps, 100);
-		hadp_mirror_dump_step(p->e[0], 8, p->now);
-		hadp_mirror_flush(p->e[0], p->now);
-		pump(p);
-		p->now += RTO;
-		hadp_mirror_poll(p->e[0], p->now);
-	}
+	stream_dump(p);
 	ck_assert_uint_eq(hadp_mirror_mem_count(p->mem[1]), 20);
 	ck_assert(hadp_mirror_mem_equal(p->mem[0], p->mem[1]));
 	ck_assert_uint_eq(hadp_mirror_stats(p->e[1])->swept, 1);
@@ -462,14 +471,7 @@ START_TEST(test_refresh_sweeps_zombies)
 	ck_assert_int_eq(ops->conn_set(p->mem[1], &c, p->now), 0);
 	p->now += MS;
 	ck_assert_int_eq(hadp_mirror_refresh(p->e[0], p->now), 0);
-	while (hadp_mirror_dumping(p->e[0])) {
-		ck_assert_uint_lt(++steps, 200);
-		hadp_mirror_dump_step(p->e[0], 8, p->now);
-		hadp_mirror_flush(p->e[0], p->now);
-		pump(p);
-		p->now += RTO;
-		hadp_mirror_poll(p->e[0], p->now);
-	}
+	stream_dump(p);
 	ck_assert_uint_eq(hadp_mirror_mem_count(p->mem[1]), 21);
 	pair_free(p);
 }
@@ -480,7 +482,7 @@ END_TEST
 START_TEST(test_refresh_begin_late)
 {
 	struct pair *p = pair_new(NULL);
-	unsigned int i, steps = 0;
+	unsigned int i;
 
 	for (i = 0; i < 40; i++)
 		act(p, HADP_EV_CONN_NEW, i, 1);
@@ -490,14 +492,7 @@ START_TEST(test_refresh_begin_late)
 	p->l[0].drop_every = 100000;
 	p->l[0].sent = 100000 - 1;	/* the next send, the begin, is lost */
 	hadp_mirror_flush(p->e[0], p->now);
-	while (hadp_mirror_dumping(p->e[0])) {
-		ck_assert_uint_lt(++steps, 200);
-		hadp_mirror_dump_step(p->e[0], 8, p->now);
-		hadp_mirror_flush(p->e[0], p->now);
-		pump(p);
-		p->now += RTO;
-		hadp_mirror_poll(p->e[0], p->now);
-	}
+	stream_dump(p);
 	ck_assert_uint_ge(hadp_mirror_stats(p->e[0])->retransmits, 1);
 	ck_assert_uint_eq(hadp_mirror_stats(p->e[1])->swept, 0);
 	ck_assert_uint_eq(hadp_mirror_mem_count(p->mem[1]), 40);

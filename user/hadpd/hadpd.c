@@ -85,6 +85,15 @@ void hlog_lib_quiet(bool quiet)
 	atomic_store(&lib_quiet, quiet);
 }
 
+/* CLOCK_MONOTONIC: the clock of hadp_conn.last_seen (bpf_ktime_get_ns). */
+uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
 uint64_t now_ms(void)
 {
 	struct timespec ts;

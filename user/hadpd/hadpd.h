@@ -120,6 +120,7 @@ void hlog_init(bool verbose);
 void hlog_lib_quiet(bool quiet);
 
 uint64_t now_ms(void);
+uint64_t now_ns(void);
 
 /* Wake the main loop (from another thread). */
 void hadpd_wake(struct hadpd *d);

@@ -21,14 +21,6 @@
 #include "hadpd.h"
 #include "mirror.h"
 
-static __u64 clock_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (__u64)ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
-
 static void publish_delete(struct hadpd *d, const struct hadp_conn_key *key,
 			   const struct hadp_conn_key *rkey,
 			   const struct hadp_conn *val)
@@ -99,11 +91,11 @@ static int take_conns(struct hadpd *d, const struct hadp_inst *old,
 		if (!hadp_map_lookup(mc, &keys[i], &mine) &&
 		    !hadp_wire_version_newer(ev.val.version, mine.version))
 			continue;
-		if (hadp_wire_conn_from_event(&c, &ev, clock_ns()))
+		if (hadp_wire_conn_from_event(&c, &ev, now_ns()))
 			continue;	/* a VNI no peer could have sent */
 		hadp_wire_conn_rkey(&c, &ev.rkey);
 		rc = clear_clash(d, st, &c.key, &ev.rkey);
-		rc = rc ?: st->ops->conn_set(st->ctx, &c, clock_ns());
+		rc = rc ?: st->ops->conn_set(st->ctx, &c, now_ns());
 		if (!rc)
 			d->reconciled++;
 	}
@@ -216,7 +208,7 @@ int hadpd_touch_conns(struct hadpd *d)
 	const struct hadp_map *mc = &d->inst.maps[HADP_MAP_CONNS];
 	struct hadp_conn_key *keys;
 	struct hadp_conn val;
-	__u64 now = clock_ns();
+	__u64 now = now_ns();
 	size_t i, n;
 	int rc;
 

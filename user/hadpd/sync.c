@@ -62,14 +62,6 @@ struct hadpd_sync {
 	uint64_t sent_before;		/* packets_sent at the last keepalive */
 };
 
-static __u64 now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (__u64)ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
-
 static int tx_send(void *ctx, const void *msgs, size_t len, unsigned int count,
 		   __u32 opaque, __u64 *seq)
 {
