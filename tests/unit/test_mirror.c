@@ -677,8 +677,47 @@ START_TEST(test_bulk_dump)
 }
 END_TEST
 
-/* A dump that lost a batch to queue overflow ends aborted; the standby
- * asks again and completes. */
+/* A dump is paced by the peer's acks: unanswered, it stops at its window
+ * (nothing given up, no overflow), and it goes on as replies come. */
+START_TEST(test_dump_paced)
+{
+	const struct hadp_mirror_store_ops *ops;
+	struct pair *p = pair_new(NULL);
+	struct hadp_wire_conn c = { 0 };
+	unsigned int i, n = 5000, rounds = 0;
+
+	ops = hadp_mirror_mem_store(p->mem[0]).ops;
+	for (i = 0; i < n; i++) {
+		c.key = key_of(i, 17);
+		c.version = 3;
+		ck_assert_int_eq(ops->conn_set(p->mem[0], &c, p->now), 0);
+	}
+	hadp_mirror_request_dump(p->e[1], p->now);
+	pump(p);
+	ck_assert_int_lt(hadp_mirror_dump_step(p->e[0], n, p->now), (int)n);
+	ck_assert_uint_eq(hadp_mirror_queued(p->e[0]), 64);
+	ck_assert_int_eq(hadp_mirror_dump_step(p->e[0], n, p->now), 0);
+	/* live deltas do not wait for the dump */
+	act(p, HADP_EV_CONN_NEW, n, 1);
+	hadp_mirror_flush(p->e[0], p->now);
+	ck_assert_uint_eq(hadp_mirror_queued(p->e[0]), 65);
+	while (hadp_mirror_sync_state(p->e[1]) != HADP_MIRROR_SYNC_COMPLETE) {
+		ck_assert_uint_lt(++rounds, 200);
+		pump(p);
+		hadp_mirror_dump_step(p->e[0], n, p->now);
+		ck_assert_uint_le(hadp_mirror_queued(p->e[0]), 64);
+	}
+	ck_assert_uint_eq(hadp_mirror_stats(p->e[0])->dropped_packets, 0);
+	ck_assert_uint_eq(hadp_mirror_stats(p->e[0])->dumps_aborted, 0);
+	ck_assert_uint_eq(hadp_mirror_stats(p->e[0])->retransmits, 0);
+	ck_assert_uint_eq(hadp_mirror_stats(p->e[1])->dump_entries, n);	/* the walk's snapshot */
+	ck_assert(hadp_mirror_mem_equal(p->mem[0], p->mem[1]));
+	pair_free(p);
+}
+END_TEST
+
+/* A dump that lost batches (the peer silent for as long as a tombstone
+ * lives: given up) ends aborted; the standby asks again and completes. */
 START_TEST(test_dump_aborted_retried)
 {
 	struct hadp_mirror_cfg cfg = cfg0;
@@ -699,12 +738,14 @@ START_TEST(test_dump_aborted_retried)
 	}
 	hadp_mirror_request_dump(p->e[1], p->now);
 	pump(p);
-	/* the whole table at once, nothing delivered: overflow */
 	p->l[0].drop_every = 1;
 	hadp_mirror_dump_step(p->e[0], 1000, p->now);
-	hadp_mirror_dump_step(p->e[0], 1, p->now);
+	ck_assert_uint_eq(hadp_mirror_queued(p->e[0]), 4);	/* half the queue */
+	p->now += cfg.tomb_ns;
+	hadp_mirror_poll(p->e[0], p->now);
+	ck_assert_uint_eq(hadp_mirror_stats(p->e[0])->dropped_packets, 4);
 	p->l[0].drop_every = 0;
-	for (i = 0; i < 100 && hadp_mirror_sync_state(p->e[1]) !=
+	for (i = 0; i < 200 && hadp_mirror_sync_state(p->e[1]) !=
 	     HADP_MIRROR_SYNC_COMPLETE; i++) {
 		p->now += RTO;
 		hadp_mirror_poll(p->e[0], p->now);
@@ -874,6 +915,7 @@ Suite *mirror_suite(void)
 	tcase_add_test(tc, test_rx_skips);
 	tcase_add_test(tc, test_queue_overflow);
 	tcase_add_test(tc, test_bulk_dump);
+	tcase_add_test(tc, test_dump_paced);
 	tcase_add_test(tc, test_dump_aborted_retried);
 	tcase_add_test(tc, test_maps_store);
 	suite_add_tcase(s, tc);

@@ -299,7 +299,8 @@ static const struct {
 	MIRROR(dropped_packets), MIRROR(dropped_entries), MIRROR(rx_msgs),
 	MIRROR(applied), MIRROR(refreshed), MIRROR(deleted), MIRROR(stale),
 	MIRROR(tombstoned), MIRROR(skipped), MIRROR(apply_errors),
-	MIRROR(not_applied), MIRROR(tombs_evicted), MIRROR(dumps_served),
+	MIRROR(not_applied), MIRROR(tombs_evicted), MIRROR(dump_entries),
+	MIRROR(dumps_served),
 	MIRROR(dumps_aborted), MIRROR(dumps_received), MIRROR(swept),
 	AGENT(neigh_updates), AGENT(audit_runs), AGENT(audit_findings),
 };

@@ -193,6 +193,8 @@ static void sync_metrics(struct hadpd *d, struct buf *b)
 	       "Full dumps streamed to the peer.", m->dumps_served);
 	metric(b, in, "hadp_sync_dumps_received_total", "counter",
 	       "Complete full dumps received.", m->dumps_received);
+	metric(b, in, "hadp_sync_dump_entries_total", "counter",
+	       "Entries a dump or refresh carried here.", m->dump_entries);
 	metric(b, in, "hadp_sync_swept_total", "counter",
 	       "Entries a complete dump showed to be zombies, deleted.", m->swept);
 	metric(b, in, "hadp_sync_overruns_total", "counter",

@@ -58,6 +58,8 @@ struct hadpd_sync {
 	uint64_t next_keepalive_ms;
 	uint64_t next_refresh_ms;
 	uint64_t dump_asked_ms;
+	uint64_t dump_moved_ms;		/* a dump entry last arrived */
+	uint64_t dump_entries;		/* dump entries received by then */
 	uint64_t next_role_ms;
 	uint64_t sent_before;		/* packets_sent at the last keepalive */
 };
@@ -441,15 +443,23 @@ void hadpd_sync_tick(struct hadpd *d)
 		}
 	} else {
 		/* Asked and never begun (the peer was not there, or the
-		 * request or its end was lost): ask again. A dump that
-		 * streams gets longer before it counts as stuck. */
+		 * request was lost), or begun and silent (its end was lost,
+		 * or the peer restarted): ask again. A dump still streaming
+		 * is never cut short, however long the table: asking again
+		 * would start it over. */
 		enum hadp_mirror_sync ss = hadp_mirror_sync_state(s->m);
 
+		st = hadp_mirror_stats(s->m);
+		if (st->dump_entries != s->dump_entries) {
+			s->dump_entries = st->dump_entries;
+			s->dump_moved_ms = ms;
+		}
 		if ((ss == HADP_MIRROR_SYNC_NONE || ss == HADP_MIRROR_SYNC_REQUESTED) &&
 		    ms >= s->dump_asked_ms + DUMP_RETRY_MS)
 			hadpd_sync_request_dump(d);
 		else if (ss == HADP_MIRROR_SYNC_RUNNING &&
-			 ms >= s->dump_asked_ms + 6 * DUMP_RETRY_MS)
+			 ms >= s->dump_asked_ms + DUMP_RETRY_MS &&
+			 ms >= s->dump_moved_ms + DUMP_RETRY_MS)
 			hadpd_sync_request_dump(d);
 	}
 	hadp_mirror_poll(s->m, ns);

@@ -417,13 +417,19 @@ int hadp_mirror_refresh(struct hadp_mirror *m, __u64 now_ns)
 int hadp_mirror_dump_step(struct hadp_mirror *m, unsigned int budget,
 			  __u64 now_ns)
 {
+	unsigned int window = m->cfg.queue_max / 2;
 	struct hadp_wire_entry e;
 	unsigned int done = 0;
 	int rc;
 
 	if (!m->dumping || m->dump_walked)
 		return 0;
-	while (done < budget) {
+	if (window > DUMP_WINDOW)
+		window = DUMP_WINDOW;
+	if (!window)
+		window = 1;
+	/* Paced by acks: the walk goes on as replies free the queue. */
+	while (done < budget && m->n < window) {
 		rc = m->store.ops->dump_next(m->store.ctx, &e, now_ns);
 		if (rc <= 0) {
 			/* a store that fails mid-walk cannot promise all */

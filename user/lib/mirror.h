@@ -113,6 +113,7 @@ struct hadp_mirror_stats {
 	__u64 apply_errors;	/* the store failed */
 	__u64 not_applied;	/* state received while not applying (active) */
 	__u64 tombs_evicted;	/* a live tombstone made room */
+	__u64 dump_entries;	/* entries a dump or refresh carried here */
 	/* bulk sync */
 	__u64 dumps_served;
 	__u64 dumps_aborted;	/* served with a batch lost on the way */

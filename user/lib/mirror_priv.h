@@ -12,6 +12,11 @@
 /* Retransmissions per hadp_mirror_poll() call, at most. */
 #define RETRY_BURST	64
 
+/* Batches in the resend queue past which a dump waits (at most half the
+ * queue): live deltas never wait, and a dump paced by the peer's acks
+ * neither overflows the queue nor buries a slow peer in retransmissions. */
+#define DUMP_WINDOW	64
+
 /* Slots a tombstone may sit in past its hash: bounds every lookup. */
 #define TOMB_PROBE	8
 

@@ -73,8 +73,11 @@ static void apply_conn(struct hadp_mirror *m, __u8 op,
 	__u32 have;
 	int rc;
 
-	if (op == HADP_WIRE_OP_DUMP && !m->refresh_first_ns)
-		m->refresh_first_ns = now_ns;
+	if (op == HADP_WIRE_OP_DUMP) {
+		m->st.dump_entries++;
+		if (!m->refresh_first_ns)
+			m->refresh_first_ns = now_ns;
+	}
 	rc = ops->conn_version(m->store.ctx, &c->key, &have);
 	if (rc && rc != -ENOENT) {
 		m->st.apply_errors++;
