@@ -165,7 +165,7 @@ result bulk_entries_a "$want"
 tx0=$(hcli a -j -s ha show a)
 t0=$(date +%s%N)
 start_agent b
-end=$(($(date +%s) + ${HADP_SYNC_BULK_TIMEOUT:-240}))
+end=$(($(date +%s) + ${HADP_SYNC_BULK_TIMEOUT:-600}))
 t_all=
 while [ "$(bulk b)" != complete ]; do
 	kill -0 "${PID[b]}" 2>/dev/null || die "hadpd b exited"
@@ -182,7 +182,7 @@ while [ "$(bulk b)" != complete ]; do
 	if [ "$(date +%s)" -ge $end ]; then
 		# Not a failure of the bench: the figure is that it did not
 		# complete, with the counters that say why.
-		say "bulk sync not complete after ${HADP_SYNC_BULK_TIMEOUT:-240} s"
+		say "bulk sync not complete after ${HADP_SYNC_BULK_TIMEOUT:-600} s"
 		result bulk_complete 0
 		result bulk_entries_b "$(count b)"
 		for i in a b; do hcli $i -s ha show $i >&2; done
