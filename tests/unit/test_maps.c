@@ -133,6 +133,71 @@ START_TEST(test_keys)
 }
 END_TEST
 
+/* Every entry with its value: batched past the chunk size for hash maps
+ * (plain and per-CPU), key by key for an LPM trie, which has no batch
+ * lookup. */
+START_TEST(test_entries)
+{
+	struct hadp_map h, pc, lpm;
+	struct { __u32 prefixlen; __u32 addr; } pk;
+	int cpus = hadp_possible_cpus(), cpu;
+	__u32 i, *keys, *vals, per[512];
+	__u64 seen = 0;
+	size_t n;
+	int fd;
+
+	fd = bpf_map_create(BPF_MAP_TYPE_HASH, "unit", 4, 4, 12000, NULL);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(hadp_map_from_fd(fd, &h), 0);
+	for (i = 0; i < 9000; i++) {
+		__u32 v = i * 3;
+
+		ck_assert_int_eq(bpf_map_update_elem(h.fd, &i, &v, 0), 0);
+	}
+	ck_assert_int_eq(hadp_map_entries(&h, (void **)&keys, (void **)&vals, &n), 0);
+	ck_assert_uint_eq(n, 9000);
+	for (i = 0; i < n; i++) {
+		ck_assert_uint_lt(keys[i], 9000);
+		ck_assert_uint_eq(vals[i], keys[i] * 3);
+		seen += keys[i];
+	}
+	ck_assert_uint_eq(seen, 9000ull * 8999 / 2);
+	free(keys);
+	free(vals);
+	hadp_map_close(&h);
+
+	ck_assert_int_le(cpus, 512);
+	pc = make(BPF_MAP_TYPE_PERCPU_HASH, 4, 4, 0);
+	for (i = 0; i < 50; i++) {
+		for (cpu = 0; cpu < cpus; cpu++)
+			per[2 * cpu] = i + cpu;	/* values are 8-byte aligned */
+		ck_assert_int_eq(bpf_map_update_elem(pc.fd, &i, per, 0), 0);
+	}
+	ck_assert_int_eq(hadp_map_entries(&pc, (void **)&keys, (void **)&vals, &n), 0);
+	ck_assert_uint_eq(n, 50);
+	for (i = 0; i < n; i++)
+		for (cpu = 0; cpu < cpus; cpu++)
+			ck_assert_uint_eq(vals[i * 2 * cpus + 2 * cpu], keys[i] + cpu);
+	free(keys);
+	free(vals);
+	hadp_map_close(&pc);
+
+	lpm = make(BPF_MAP_TYPE_LPM_TRIE, sizeof(pk), 4, BPF_F_NO_PREALLOC);
+	for (i = 0; i < 10; i++) {
+		pk.prefixlen = 24;
+		pk.addr = i << 8;
+		ck_assert_int_eq(bpf_map_update_elem(lpm.fd, &pk, &i, 0), 0);
+	}
+	ck_assert_int_eq(hadp_map_entries(&lpm, (void **)&keys, (void **)&vals, &n), 0);
+	ck_assert_uint_eq(n, 10);
+	for (i = 0; i < n; i++)
+		ck_assert_uint_eq(keys[2 * i + 1] >> 8, vals[i]);
+	free(keys);
+	free(vals);
+	hadp_map_close(&lpm);
+}
+END_TEST
+
 START_TEST(test_percpu)
 {
 	struct hadp_map m = make(BPF_MAP_TYPE_PERCPU_HASH,
@@ -180,6 +245,7 @@ Suite *maps_suite(void)
 	tcase_add_test(tc, test_txn_hash);
 	tcase_add_test(tc, test_txn_lpm);
 	tcase_add_test(tc, test_keys);
+	tcase_add_test(tc, test_entries);
 	tcase_add_test(tc, test_percpu);
 	suite_add_tcase(s, tc);
 	return s;

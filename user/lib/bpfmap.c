@@ -122,6 +122,113 @@ err:
 	return err;
 }
 
+/* The walk of hadp_map_entries() for map types without batch lookups. */
+static int entries_by_key(const struct hadp_map *m, char **kb, char **vb,
+			  size_t *n)
+{
+	size_t i, cnt, kept = 0;
+	void *keys;
+	char *vals;
+	int err;
+
+	err = hadp_map_keys(m, &keys, &cnt);
+	if (err)
+		return err;
+	vals = malloc((cnt ? cnt : 1) * m->buf_size);
+	if (!vals) {
+		free(keys);
+		return -ENOMEM;
+	}
+	for (i = 0; i < cnt; i++) {
+		err = hadp_map_lookup(m, (char *)keys + i * m->key_size,
+				      vals + kept * m->buf_size);
+		if (err == -ENOENT)
+			continue;	/* deleted meanwhile */
+		if (err) {
+			hadp_err("reading %s: %s", m->name, strerror(-err));
+			free(keys);
+			free(vals);
+			return err;
+		}
+		if (kept != i)
+			memmove((char *)keys + kept * m->key_size,
+				(char *)keys + i * m->key_size, m->key_size);
+		kept++;
+	}
+	*kb = keys;
+	*vb = vals;
+	*n = kept;
+	return 0;
+}
+
+#define BATCH_CHUNK	4096
+
+int hadp_map_entries(const struct hadp_map *m, void **keys, void **vals,
+		     size_t *n)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	size_t cap = BATCH_CHUNK, cnt = 0;
+	__u64 token[8];		/* a bucket index for hash maps */
+	char *kb, *vb, *p;
+	bool first = true;
+	__u32 chunk;
+	int err;
+
+	kb = malloc(cap * m->key_size);
+	vb = malloc(cap * m->buf_size);
+	if (!kb || !vb) {
+		err = -ENOMEM;
+		goto err;
+	}
+	for (;;) {
+		if (cap - cnt < BATCH_CHUNK) {
+			cap *= 2;
+			p = realloc(kb, cap * m->key_size);
+			if (!p) {
+				err = -ENOMEM;
+				goto err;
+			}
+			kb = p;
+			p = realloc(vb, cap * m->buf_size);
+			if (!p) {
+				err = -ENOMEM;
+				goto err;
+			}
+			vb = p;
+		}
+		chunk = BATCH_CHUNK;
+		err = bpf_map_lookup_batch(m->fd, first ? NULL : token, token,
+					   kb + cnt * m->key_size,
+					   vb + cnt * m->buf_size, &chunk, &opts);
+		err = err ? -errno : 0;
+		if (err && err != -ENOENT && first) {
+			/* no batch lookups for this map type */
+			free(kb);
+			free(vb);
+			err = entries_by_key(m, &kb, &vb, &cnt);
+			if (err)
+				return err;
+			break;
+		}
+		cnt += chunk;
+		first = false;
+		if (err == -ENOENT)
+			break;
+		if (err) {
+			hadp_err("walking %s: %s", m->name, strerror(-err));
+			goto err;
+		}
+	}
+	*keys = kb;
+	*vals = vb;
+	*n = cnt;
+	return 0;
+err:
+	free(kb);
+	free(vb);
+	return err;
+}
+
 int hadp_map_has_key(const struct hadp_map *m, const void *key)
 {
 	void *keys, *val;

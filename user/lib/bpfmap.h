@@ -33,6 +33,12 @@ int hadp_map_has_key(const struct hadp_map *m, const void *key);
 /* Every key, in a malloc()ed array of *n keys. Taking them all first
  * makes deleting while walking safe. */
 int hadp_map_keys(const struct hadp_map *m, void **keys, size_t *n);
+/* Every entry: keys and values (buf_size bytes each) in malloc()ed
+ * arrays of *n. Batched (a syscall per few thousand entries) where the
+ * map type allows it, a lookup per key where it does not. As a walk, it
+ * may miss an entry added or see one deleted while it runs. */
+int hadp_map_entries(const struct hadp_map *m, void **keys, void **vals,
+		     size_t *n);
 
 /* Sum of a per-CPU array of __u64 counters (value_size / 8 of them) into
  * out; a plain map's value is copied. */
