@@ -15,7 +15,6 @@
  *   VNI 100: 10.1.0.0/16 and fd10:1::/64 via fd00:b::1, 0.0.0.0/0 nat,
  *   NAT router fd00:f::1; all next hops through ul0's router.
  */
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -306,52 +305,31 @@ static const char METHOD[] =
 
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "hadp", required_argument, NULL, 'h' },
-		{ "json", required_argument, NULL, 'j' },
-		{ "command", required_argument, NULL, 'c' },
-		{ "rounds", required_argument, NULL, 'r' },
-		{ "repeat", required_argument, NULL, 'n' },
-		{ "cpu", required_argument, NULL, 'p' },
-		{ 0 }
+	struct meter_opts o = {
+		.hadp = "build/hadp", .command = "bench/run cost",
+		.rounds = 21, .repeat = 20000,
 	};
-	const char *cli = "build/hadp", *out = NULL, *command = "bench/run cost";
-	int rounds = 21, cpu = 0, r, i, c;
-	unsigned int repeat = 20000;
+	int r, i;
 	double ns[NPATH][99], ratio[NPATH][99], base;
 	struct path p[NPATH];
 	struct meter m;
 	struct json j;
 	char note[160];
 
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (c) {
-		case 'h': cli = optarg; break;
-		case 'j': out = optarg; break;
-		case 'c': command = optarg; break;
-		case 'r': rounds = atoi(optarg); break;
-		case 'n': repeat = atoi(optarg); break;
-		case 'p': cpu = atoi(optarg); break;
-		default: return 2;
-		}
-	}
-	if (!out || rounds < 1 || rounds > 99 || repeat < 100) {
-		fprintf(stderr, "usage: cost --hadp CLI --json FILE [--command STR] "
-			"[--rounds 1-99] [--repeat N>=100] [--cpu N]\n");
+	if (meter_opts_parse(&o, "cost", argc, argv))
 		return 2;
-	}
-	if (meter_env(&m, cli, cpu))
+	if (meter_env(&m, o.hadp, o.cpu))
 		return 1;
 	setup(&m);
 	if (meter_open(&m) || established(&m))
 		return 1;
-	paths(p, repeat);
+	paths(p, o.repeat);
 	/* New connections publish a delta each: a run must fit the ring
 	 * buffer (256 KiB, 88 bytes a delta), drained between runs. */
 	p[P_NEW].repeat = 2000;
 
 	/* Round 0 warms up (JIT images, table pages) and is not counted. */
-	for (r = 0; r <= rounds; r++)
+	for (r = 0; r <= o.rounds; r++)
 		for (i = 0; i < NPATH; i++) {
 			double t = meter_run(&m, &p[i]);
 
@@ -363,23 +341,23 @@ int main(int argc, char **argv)
 			ratio[i][r - 1] = t / ns[P_BASE][r - 1];
 		}
 
-	if (json_open(&j, out, "cost", METHOD, command))
+	if (json_open(&j, o.json, "cost", METHOD, o.command))
 		return 1;
-	base = median(ns[P_BASE], rounds);
+	base = median(ns[P_BASE], o.rounds);
 
 	json_figure(&j, "macswap_xdp_tx_ns", base, "ns", NULL, 0, NULL,
 		    "the baseline itself, wrapper and tail call included");
 	for (i = 1; i < NPATH; i++) {
-		double t = median(ns[i], rounds);
+		double t = median(ns[i], o.rounds);
 
 		snprintf(note, sizeof(note), "%.1f ns a packet against %.1f; "
-			 "median of %d rounds of %u", t, base, rounds,
+			 "median of %d rounds of %u", t, base, o.rounds,
 			 p[i].repeat);
-		json_figure(&j, p[i].name, median(ratio[i], rounds),
+		json_figure(&j, p[i].name, median(ratio[i], o.rounds),
 			    "x baseline", "macswap_xdp_tx", base, TARGET[i],
 			    note);
 		printf("%-20s %7.1f ns  %5.2f x baseline\n", p[i].name, t,
-		       median(ratio[i], rounds));
+		       median(ratio[i], o.rounds));
 	}
 	printf("%-20s %7.1f ns\n", "macswap_xdp_tx", base);
 	meter_close(&m);

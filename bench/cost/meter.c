@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #define _GNU_SOURCE
 #include <errno.h>
+#include <getopt.h>
 #include <sched.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -14,6 +15,39 @@
 #include <bpf/libbpf.h>
 #include "meter.h"
 #include "cost.skel.h"
+
+int meter_opts_parse(struct meter_opts *o, const char *tool, int argc,
+		     char **argv)
+{
+	static const struct option opts[] = {
+		{ "hadp", required_argument, NULL, 'h' },
+		{ "json", required_argument, NULL, 'j' },
+		{ "command", required_argument, NULL, 'c' },
+		{ "rounds", required_argument, NULL, 'r' },
+		{ "repeat", required_argument, NULL, 'n' },
+		{ "cpu", required_argument, NULL, 'p' },
+		{ 0 }
+	};
+	int c;
+
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'h': o->hadp = optarg; break;
+		case 'j': o->json = optarg; break;
+		case 'c': o->command = optarg; break;
+		case 'r': o->rounds = atoi(optarg); break;
+		case 'n': o->repeat = atoi(optarg); break;
+		case 'p': o->cpu = atoi(optarg); break;
+		default: return 2;
+		}
+	}
+	if (!o->json || o->rounds < 1 || o->rounds > 99 || o->repeat < 100) {
+		fprintf(stderr, "usage: %s --hadp CLI --json FILE [--command STR] "
+			"[--rounds 1-99] [--repeat N>=100] [--cpu N]\n", tool);
+		return 2;
+	}
+	return 0;
+}
 
 static char bpffs_dir[64];
 

@@ -51,6 +51,17 @@ struct meter {
 	const char *hadp;	/* the CLI binary */
 };
 
+/* The command line bench/cost and bench/scale share: --hadp CLI --json
+ * FILE [--command STR] [--rounds 1-99] [--repeat N>=100] [--cpu N]. The
+ * caller sets the defaults; 0, or 2 after printing the usage of @tool. */
+struct meter_opts {
+	const char *hadp, *json, *command;
+	int rounds, cpu;
+	unsigned int repeat;
+};
+int meter_opts_parse(struct meter_opts *o, const char *tool, int argc,
+		     char **argv);
+
 /* Private netns and mount namespace, a bpffs of our own, this thread on
  * CPU @cpu. Everything goes with the process. */
 int meter_env(struct meter *m, const char *hadp, int cpu);

@@ -25,7 +25,6 @@
  * again. With the table full, 10 thousand of its connections are also
  * walked on their own: the cost follows what the walk touches.
  */
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -242,18 +241,11 @@ static const char METHOD[] =
 
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "hadp", required_argument, NULL, 'h' },
-		{ "json", required_argument, NULL, 'j' },
-		{ "command", required_argument, NULL, 'c' },
-		{ "rounds", required_argument, NULL, 'r' },
-		{ "repeat", required_argument, NULL, 'n' },
-		{ "cpu", required_argument, NULL, 'p' },
-		{ 0 }
+	struct meter_opts o = {
+		.hadp = "build/hadp", .command = "bench/run scale",
+		.rounds = 7, .repeat = 16384,
 	};
-	const char *cli = "build/hadp", *out = NULL, *command = "bench/run scale";
-	int rounds = 7, cpu = 0, s, p, c;
-	unsigned int repeat = 16384;
+	int s, p;
 	static struct samples sm[NSIZE], few;
 	struct result res[NSIZE + 1];
 	char name[64], note[192];
@@ -263,23 +255,9 @@ int main(int argc, char **argv)
 	struct timespec t0, t1;
 	uint32_t filled = 0;
 
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (c) {
-		case 'h': cli = optarg; break;
-		case 'j': out = optarg; break;
-		case 'c': command = optarg; break;
-		case 'r': rounds = atoi(optarg); break;
-		case 'n': repeat = atoi(optarg); break;
-		case 'p': cpu = atoi(optarg); break;
-		default: return 2;
-		}
-	}
-	if (!out || rounds < 1 || rounds > 99 || repeat < 100) {
-		fprintf(stderr, "usage: scale --hadp CLI --json FILE [--command STR] "
-			"[--rounds 1-99] [--repeat N>=100] [--cpu N]\n");
+	if (meter_opts_parse(&o, "scale", argc, argv))
 		return 2;
-	}
-	if (meter_env(&m, cli, cpu))
+	if (meter_env(&m, o.hadp, o.cpu))
 		return 1;
 	setup(&m);
 	if (meter_open(&m))
@@ -297,12 +275,12 @@ int main(int argc, char **argv)
 		       t1.tv_sec - t0.tv_sec + (t1.tv_nsec - t0.tv_nsec) / 1e9);
 		filled = SIZE[s];
 		/* The first round pages the entries in and is not kept. */
-		if (measure(&m, filled, 1, repeat, &sm[s], false) ||
-		    measure(&m, filled, rounds, repeat, &sm[s], true))
+		if (measure(&m, filled, 1, o.repeat, &sm[s], false) ||
+		    measure(&m, filled, o.rounds, o.repeat, &sm[s], true))
 			return 1;
 		/* A few of the million: what costs is the working set. */
 		if (s == NSIZE - 1 && !few.n &&
-		    measure(&m, FEW, rounds, repeat, &few, true))
+		    measure(&m, FEW, o.rounds, o.repeat, &few, true))
 			return 1;
 	}
 	for (s = 0; s <= NSIZE; s++) {
@@ -320,7 +298,7 @@ int main(int argc, char **argv)
 		       res[s].base);
 	}
 
-	if (json_open(&j, out, "scale", METHOD, command))
+	if (json_open(&j, o.json, "scale", METHOD, o.command))
 		return 1;
 	for (s = 0; s < NSIZE; s++) {
 		snprintf(note, sizeof(note), "%u connections: %.1f ns a packet "
