@@ -179,7 +179,9 @@ void hadp_mirror_set_apply(struct hadp_mirror *m, bool apply);
  * ask again after a while); once it is complete,
  * connections neither the dump nor a delta touched since the request
  * are deleted. dump_step: as the active,
- * stream up to budget entries of a requested dump (0 when none runs). */
+ * stream up to budget entries of a requested dump (0 when none runs, or
+ * while the resend queue holds 64 batches or half its size: the peer's
+ * acks pace a dump). */
 int hadp_mirror_request_dump(struct hadp_mirror *m, __u64 now_ns);
 int hadp_mirror_dump_step(struct hadp_mirror *m, unsigned int budget,
 			  __u64 now_ns);
