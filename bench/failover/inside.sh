@@ -42,25 +42,8 @@ CONNS=$(((max + 32768 + 65535) / 65536 * 65536))
 
 # FO_KINDS: which measurements, in order, the roles swapping after each.
 read -r -a KINDS <<<"${FO_KINDS:-unplanned planned}"
-# Bound on the switch (s): ha-topo's wait_active allows 10 s.
+# Bound on the switch (s), for wait_active (whose default is 10 s).
 SWITCH_S=${FO_SWITCH_S:-120}
-
-# wait_switch INST: the root's active entry names INST within SWITCH_S;
-# prints the milliseconds it took, or "never".
-wait_switch() {
-	local t0 end
-	t0=$(date +%s%N)
-	end=$(deadline "$SWITCH_S")
-	while before "$end"; do
-		if [ "$(active)" = "$1" ]; then
-			echo $((($(date +%s%N) - t0) / 1000000))
-			return 0
-		fi
-		sleep 0.02
-	done
-	echo never
-	return 1
-}
 
 say() { echo "---- $* ($(date +%T), ${SECONDS}s)"; }
 res() { echo "RESULT $1 $2"; }
@@ -147,7 +130,7 @@ measure() {
 	t0=$(date +%s%N)
 	stop_agent "$old" "$sig"
 	rc=$?
-	ms=$(wait_switch "$new")
+	ms=$(wait_active "$new" "$SWITCH_S")
 	to=$(uptime)
 	res "${p}_switch_ms" "$ms"
 	res "${p}_signal_to_switch_ms" $((($(date +%s%N) - t0) / 1000000))

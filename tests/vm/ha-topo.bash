@@ -281,12 +281,12 @@ active() {
 	hadp hv -j dp show 2>/dev/null | jq -r '.. | objects | select(has("active_index")) | .active' | head -n1
 }
 
-# wait_active INST: the active entry names INST within 10 s; prints the
-# milliseconds it took.
+# wait_active INST [SECONDS]: the active entry names INST within SECONDS
+# (10); prints the milliseconds it took, or "never".
 wait_active() {
 	local t0 end
 	t0=$(date +%s%N)
-	end=$(deadline 10)
+	end=$(deadline "${2:-10}")
 	while before "$end"; do
 		if [ "$(active)" = "$1" ]; then
 			echo $((($(date +%s%N) - t0) / 1000000))

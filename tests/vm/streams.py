@@ -69,6 +69,14 @@ def uptime():
     return round(time.clock_gettime(time.CLOCK_BOOTTIME), 3)
 
 
+def stop_on_signals(loop):
+    """An event SIGTERM and SIGINT set: every mode runs until it."""
+    stop = asyncio.Event()
+    for s in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(s, stop.set)
+    return stop
+
+
 def write_report(path, rep):
     tmp = path + ".tmp"
     with open(tmp, "w") as f:
@@ -181,9 +189,7 @@ class UdpServer(asyncio.DatagramProtocol):
 
 async def serve(args):
     loop = asyncio.get_running_loop()
-    stop = asyncio.Event()
-    for s in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(s, stop.set)
+    stop = stop_on_signals(loop)
     tcp_peers = {"accepted": 0, "closed_clean": 0, "errors": 0}
 
     async def handle(reader, writer):
@@ -224,9 +230,7 @@ async def serve(args):
 
 async def udp_client(args):
     loop = asyncio.get_running_loop()
-    stop = asyncio.Event()
-    for s in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(s, stop.set)
+    stop = stop_on_signals(loop)
     fid = os.urandom(8)
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
@@ -285,10 +289,7 @@ async def udp_client(args):
 # ---- tcp --------------------------------------------------------------------------
 
 async def tcp_client(args):
-    loop = asyncio.get_running_loop()
-    stop = asyncio.Event()
-    for s in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(s, stop.set)
+    stop = stop_on_signals(asyncio.get_running_loop())
     sem = asyncio.Semaphore(50)
     state = {"chunks": 0, "max_wait_ms": 0.0, "connect_errors": []}
     broken = {}
