@@ -347,11 +347,6 @@ out:
 	free(l.v);
 }
 
-static int cmp_key(const void *a, const void *b, void *size)
-{
-	return memcmp(a, b, *(const __u32 *)size);
-}
-
 /* Every key of m, sorted: two maps' key sets then compare in one pass
  * (an LPM trie walks in no order that two tries share). */
 static int sorted_keys(const struct hadp_map *m, char **keys, size_t *n)
@@ -359,7 +354,7 @@ static int sorted_keys(const struct hadp_map *m, char **keys, size_t *n)
 	int err = hadp_map_keys(m, (void **)keys, n);
 
 	if (!err)
-		qsort_r(*keys, *n, m->key_size, cmp_key,
+		qsort_r(*keys, *n, m->key_size, hadp_map_key_cmp,
 			(void *)&m->key_size);
 	return err;
 }

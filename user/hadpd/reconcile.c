@@ -77,13 +77,9 @@ static int clear_clash(struct hadpd *d, struct hadp_mirror_store *st,
  */
 struct table {
 	char *rec;
-	size_t n, ks, vs;
+	size_t n, vs;
+	__u32 ks;
 };
-
-static int key_cmp(const void *a, const void *b, void *ks)
-{
-	return memcmp(a, b, *(size_t *)ks);
-}
 
 static int table_read(const struct hadp_map *m, struct table *t)
 {
@@ -104,7 +100,7 @@ static int table_read(const struct hadp_map *m, struct table *t)
 			memcpy(r, (char *)keys + i * t->ks, t->ks);
 			memcpy(r + t->ks, (char *)vals + i * t->vs, t->vs);
 		}
-		qsort_r(t->rec, t->n, t->ks + t->vs, key_cmp, &t->ks);
+		qsort_r(t->rec, t->n, t->ks + t->vs, hadp_map_key_cmp, &t->ks);
 	}
 	free(keys);
 	free(vals);

@@ -122,6 +122,11 @@ err:
 	return err;
 }
 
+int hadp_map_key_cmp(const void *a, const void *b, void *key_size)
+{
+	return memcmp(a, b, *(const __u32 *)key_size);
+}
+
 /* The walk of hadp_map_entries() for map types without batch lookups. */
 static int entries_by_key(const struct hadp_map *m, char **kb, char **vb,
 			  size_t *n)

@@ -33,6 +33,10 @@ int hadp_map_has_key(const struct hadp_map *m, const void *key);
 /* Every key, in a malloc()ed array of *n keys. Taking them all first
  * makes deleting while walking safe. */
 int hadp_map_keys(const struct hadp_map *m, void **keys, size_t *n);
+/* A qsort_r() comparator for keys of *(const __u32 *)key_size bytes (a
+ * map's key_size): sorted, two maps' keys compare in one pass. */
+int hadp_map_key_cmp(const void *a, const void *b, void *key_size);
+
 /* Every entry: keys and values (buf_size bytes each) in malloc()ed
  * arrays of *n. Batched (a syscall per few thousand entries) where the
  * map type allows it, a lookup per key where it does not. As a walk, it
