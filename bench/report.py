@@ -106,8 +106,9 @@ def met_word(f):
 def bench_md(doc):
     """The Markdown section of one bench (without a heading)."""
     h = doc["host"]
+    vm = f", in qemu under {h['accel'].upper()} ({h.get('accel_why', '')})" if h.get("accel") else ""
     lines = [f"Run {doc['date']} on {h['cpu']} ({h.get('cpus', '?')} CPUs), "
-             f"Linux {h['kernel']} {h.get('machine', '')}.".replace(" .", "."), "",
+             f"Linux {h['kernel']} {h.get('machine', '')}{vm}.".replace(" .", ".").replace(" ,", ","), "",
              f"Method: {doc['method']}", ""]
     cmds = {f["command"] for f in doc["figures"]}
     if len(cmds) == 1:

@@ -31,9 +31,19 @@
 #                       (HADP_VM_APPEND)
 #   -c, --console       stream the kernel's console to stderr too
 #       --console-log FILE   keep the console log there
-#       --accel kvm|tcg (HADP_VM_ACCEL; default: kvm if /dev/kvm works,
-#                       else tcg, software emulation)
+#       --accel kvm|tcg (HADP_VM_ACCEL; default: kvm if this kernel
+#                       reaches an init under it, else tcg, software
+#                       emulation: scripts/vm-accel.bash)
+#       --probe         print the accelerator a boot would use and why
+#                       ("kvm: REASON" or "tcg: REASON"), and exit
 #       --cpus N        (HADP_VM_CPUS, 2)     --mem MIB   (HADP_VM_MEM, 2048)
+#
+# Every boot says which accelerator it uses and why. A watchdog stops a
+# guest whose init has not spoken on the console within HADP_VM_WATCHDOG
+# seconds (180): a boot under an accelerator chosen automatically is then
+# tried once more under tcg; one asked for with --accel fails (status 125).
+# HADP_VM_PROBE_TIMEOUT (10) bounds the KVM probe, HADP_VM_KVM_DEV
+# (/dev/kvm) names the device it looks for.
 #
 # Cache (outside git): HADP_VM_CACHE (/var/cache/hadp-vm)/VERSION/ holds the
 # kernel package's vmlinuz and module tree, fetched once with
@@ -48,6 +58,11 @@ PROG=vmtest
 timeout=${HADP_VM_TIMEOUT:-600}
 append=${HADP_VM_APPEND:-}
 accel=${HADP_VM_ACCEL:-}
+accel_why=${accel:+set by HADP_VM_ACCEL}
+kvm_dev=${HADP_VM_KVM_DEV:-/dev/kvm}
+probe_timeout=${HADP_VM_PROBE_TIMEOUT:-10}
+watchdog=${HADP_VM_WATCHDOG:-180}
+probe_only=0
 cpus=${HADP_VM_CPUS:-2}
 mem=${HADP_VM_MEM:-2048}
 cache=${HADP_VM_CACHE:-/var/cache/hadp-vm}
@@ -68,7 +83,8 @@ while [ $# -gt 0 ]; do
 	-a | --append) append="$append $2"; shift 2 ;;
 	-c | --console) console=1; shift ;;
 	--console-log) console_log=$2; shift 2 ;;
-	--accel) accel=$2; shift 2 ;;
+	--accel) accel=$2; accel_why="asked for with --accel"; shift 2 ;;
+	--probe) probe_only=1; shift ;;
 	--cpus) cpus=$2; shift 2 ;;
 	--mem) mem=$2; shift 2 ;;
 	-h | --help) usage ;;
@@ -124,13 +140,33 @@ exec 9>&-
 kmods=$kdir/root/lib/modules/$kver
 vmlinuz=$kdir/root/boot/vmlinuz-$kver
 
+# ---- the accelerator -------------------------------------------------------
+
+# shellcheck source=scripts/vm-accel.bash
+. "$REPO/scripts/vm-accel.bash"
+accel_auto=0
+if [ -z "$accel" ]; then
+	choose_accel "$vmlinuz"
+	accel_auto=1
+fi
+case $accel in
+kvm | tcg) ;;
+*) die "--accel: kvm or tcg, not $accel" ;;
+esac
+if [ "$probe_only" -eq 1 ]; then
+	echo "$accel: $accel_why"
+	exit 0
+fi
+
 # ---- this run's files ----------------------------------------------------
 
 run=$(mktemp -d /tmp/hadp-vm.XXXXXX)
 qpid=
 tpid=
+wpid=
 cleanup() {
 	[ -n "$qpid" ] && kill "$qpid" 2>/dev/null
+	[ -n "$wpid" ] && kill "$wpid" 2>/dev/null
 	[ -n "$tpid" ] && kill "$tpid" 2>/dev/null
 	rm -rf "$run"
 }
@@ -213,45 +249,6 @@ fi
 
 # ---- boot ----------------------------------------------------------------
 
-# KVM only if a guest really runs under it: /dev/kvm may open and still
-# never run a vCPU (nested virtualization). The probe boots qemu's BIOS and
-# waits for its first words on the debug port; its verdict is kept in the
-# cache for this boot of the host.
-kvm_works() {
-	local probe=$cache/.kvm-probe boot pid i
-	boot=$(cat /proc/sys/kernel/random/boot_id 2>/dev/null || echo unknown)
-	[ -r /dev/kvm ] && [ -w /dev/kvm ] || return 1
-	if [ -f "$probe" ] && [ "$(head -n1 "$probe")" = "$boot" ]; then
-		[ "$(sed -n 2p "$probe")" = yes ]
-		return
-	fi
-	qemu-system-x86_64 -accel kvm -machine pc -cpu host -nodefaults -no-user-config -display none \
-		-chardev file,id=dbg,path="$run/kvm-probe" -device isa-debugcon,iobase=0x402,chardev=dbg \
-		</dev/null >/dev/null 2>&1 &
-	pid=$!
-	for ((i = 0; i < 50; i++)); do
-		grep -q SeaBIOS "$run/kvm-probe" 2>/dev/null && break
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -KILL "$pid" 2>/dev/null
-	wait "$pid" 2>/dev/null
-	if grep -q SeaBIOS "$run/kvm-probe" 2>/dev/null; then
-		printf '%s\nyes\n' "$boot" >"$probe"
-		return 0
-	fi
-	printf '%s\nno\n' "$boot" >"$probe"
-	return 1
-}
-if [ -z "$accel" ]; then
-	if kvm_works; then accel=kvm; else accel=tcg; fi
-fi
-case $accel in
-kvm) cpu=host ;;
-tcg) cpu=max,la57=off ;;
-*) die "--accel: kvm or tcg, not $accel" ;;
-esac
-
 cmdline="console=ttyS0,115200 panic=-1 oops=panic rdinit=/init net.ifnames=0"
 cmdline+=" random.trust_cpu=on mitigations=off tsc=reliable hadpvm_init=$REPO/scripts/vm-init"
 cmdline+=" hadpvm_repo=$REPO $append"
@@ -263,35 +260,85 @@ if [ "$console" -eq 1 ]; then
 	tpid=$!
 fi
 
-qemu=(qemu-system-x86_64 -name hadp-vm -machine pc,accel="$accel" -cpu "$cpu"
-	-smp "$cpus" -m "$mem" -nodefaults -no-user-config -display none -no-reboot
-	-kernel "$vmlinuz" -initrd "$run/initrd" -append "$cmdline"
-	-fsdev local,id=hostroot,path=/,security_model=none,readonly=on,multidevs=remap
-	-device virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot
-	-fsdev local,id=share,path="$share",security_model=none,multidevs=remap
-	-device virtio-9p-pci,fsdev=share,mount_tag=hadpvm
-	-serial file:"$console_file")
-if [ -f "$share/interactive" ]; then
-	qemu+=(-chardev stdio,id=out,signal=off -serial chardev:out)
-else
-	qemu+=(-chardev stdio,id=out -serial chardev:out)
-fi
+# The first words of vm-init's stage 1 (scripts/vm-init): the kernel has
+# booted and run the init. Under TCG that takes seconds, under KVM less.
+STAGE1_WORDS='hadp-vm: stage 1'
+
+# Stop a boot whose init has not spoken within $watchdog seconds.
+watch_boot() { # pid (timeout's, which passes the signal on to qemu)
+	local i
+	for ((i = 0; i < watchdog * 2; i++)); do
+		sleep 0.5
+		grep -q "$STAGE1_WORDS" "$console_file" && return 0
+		kill -0 "$1" 2>/dev/null || return 0
+	done
+	: >"$run/hung"
+	kill -TERM "$1" 2>/dev/null
+}
+
+# One boot under $accel. Sets rc (timeout's status: 124 when time is up)
+# and hung (1 when the watchdog stopped it).
+boot() {
+	local cpu qemu
+	case $accel in
+	kvm) cpu=host ;;
+	tcg) cpu=max,la57=off ;;
+	esac
+	qemu=(qemu-system-x86_64 -name hadp-vm -machine pc,accel="$accel" -cpu "$cpu"
+		-smp "$cpus" -m "$mem" -nodefaults -no-user-config -display none -no-reboot
+		-kernel "$vmlinuz" -initrd "$run/initrd" -append "$cmdline"
+		-fsdev local,id=hostroot,path=/,security_model=none,readonly=on,multidevs=remap
+		-device virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot
+		-fsdev local,id=share,path="$share",security_model=none,multidevs=remap
+		-device virtio-9p-pci,fsdev=share,mount_tag=hadpvm
+		-serial file:"$console_file")
+	if [ -f "$share/interactive" ]; then
+		qemu+=(-chardev stdio,id=out,signal=off -serial chardev:out)
+	else
+		qemu+=(-chardev stdio,id=out -serial chardev:out)
+	fi
+	err "accelerator: $accel ($accel_why)"
+	: >"$console_file"
+	rm -f "$run/hung"
+	rc=0
+	# The guest powers off when the command is done; timeout stops it
+	# when time is up (124). In the background, so that a signal to this
+	# script stops qemu at once (cleanup); stdin stays the terminal's for
+	# a shell.
+	timeout --foreground "$timeout" "${qemu[@]}" <&0 &
+	qpid=$!
+	watch_boot "$qpid" &
+	wpid=$!
+	wait "$qpid" || rc=$?
+	qpid=
+	kill "$wpid" 2>/dev/null || true
+	wait "$wpid" 2>/dev/null || true
+	wpid=
+	hung=0
+	[ -f "$run/hung" ] && hung=1
+	return 0
+}
 
 start=$(date +%s)
-rc=0
-# The guest powers off when the command is done; timeout stops it when
-# time is up (124). In the background, so that a signal to this script
-# stops qemu at once (cleanup); stdin stays the terminal's for a shell.
-timeout --foreground "$timeout" "${qemu[@]}" <&0 &
-qpid=$!
-wait "$qpid" || rc=$?
-qpid=
+boot
+speechless="the guest's init did not speak on its console within ${watchdog}s under $accel (expected vm-init's '$STAGE1_WORDS' on ttyS0)"
+if [ "$hung" -eq 1 ] && [ "$accel" = kvm ] && [ "$accel_auto" -eq 1 ]; then
+	err "$speechless: trying once more under tcg"
+	probe_remember "$vmlinuz" tcg "a boot under KVM was stopped by the watchdog (its init did not speak within ${watchdog}s)"
+	accel=tcg
+	accel_why="KVM was chosen, but its boot was stopped by the watchdog"
+	speechless="the guest's init did not speak on its console within ${watchdog}s under $accel (expected vm-init's '$STAGE1_WORDS' on ttyS0)"
+	boot
+fi
 [ -n "$tpid" ] && { sleep 0.2; kill "$tpid" 2>/dev/null; tpid=; }
 elapsed=$(($(date +%s) - start))
 [ -n "$console_log" ] && cp "$console_file" "$console_log"
 
 problem=
-if [ "$rc" -eq 124 ]; then
+if [ "$hung" -eq 1 ]; then
+	problem="no boot: $speechless"
+	status=125
+elif [ "$rc" -eq 124 ]; then
 	problem="the guest did not finish within ${timeout}s"
 	status=124
 elif [ ! -f "$share/rc" ]; then

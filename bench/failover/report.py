@@ -12,10 +12,16 @@ log, out, command, rc, ntcp = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.arg
 # Several runs' logs may be merged: LOG "a.log,b.log" with COMMAND
 # "cmd a|cmd b"; a later log's measurement replaces an earlier one's.
 R, SRC = {}, {}
+# The accelerator of the last boot (vmtest.sh says it at every boot):
+# figures taken under KVM and under TCG do not compare.
+accel, accel_why = None, ""
 commands = command.split("|")
 for li, lf in enumerate(log.split(",")):
     for line in open(lf, errors="replace"):
         line = line.strip("\r\n")
+        m = re.match(r"^vmtest: accelerator: ([a-z]+) \((.*)\)$", line)
+        if m:
+            accel, accel_why = m.group(1), m.group(2)
         m = re.match(r"^RESULT (\S+) (.*)$", line)
         if m:
             R[m.group(1)] = m.group(2).strip()
@@ -75,7 +81,7 @@ for size in sizes:
                          "note": f"{ctx}. The longest silence of three UDP streams (25 datagrams/s each: vmS to the internet through SNAT and back, the internet to the VIP, a remote VM across the underlay) with the interval touching [signal, switch + 1 s] ({worst} stream, {gap:.0f} ms), over the p99 inter-arrival time of the same streams in the 20 s before the signal"})
             figs.append({"name": f"{name}_udp_gap_ns", "value": round(gap * 1e6), "unit": "ns",
                          "target": None, "met": None, "command": cmd,
-                         "note": "the longest UDP silence around the switch (ms in the issue's words; the schema's unit is ns); emulated time (qemu TCG)"})
+                         "note": "the longest UDP silence around the switch (ms in the issue's words; the schema's unit is ns); time in the VM (qemu under " + (accel or "?").upper() + ")"})
         figs.append({"name": f"{name}_udp_lost", "value": lost, "unit": "count",
                      "target": None, "met": None, "command": cmd, "sent": sent,
                      "note": f"datagrams lost by the three UDP streams over the whole traffic run ({sent} sent), failover included; emulation drops some on its own"})
@@ -112,15 +118,17 @@ for size in sizes:
             figs.append({"name": f"{name}_switch_ns", "value": round(sw * 1e6), "unit": "ns",
                          "target": None, "met": None, "command": cmd,
                          "after_old_exit_ms": after,
-                         "note": f"from the signal to the root's active entry naming the new instance, polled every 20 ms once the old agent had exited ({after} ms of it after that exit; before it, {'the kernel reaping the killed agent' if kind == 'unplanned' else 'the planned handover: the old agent drains its deltas to the peer, up to --handover-ms 5 s'}); emulated time"})
+                         "note": f"from the signal to the root's active entry naming the new instance, polled every 20 ms once the old agent had exited ({after} ms of it after that exit; before it, {'the kernel reaping the killed agent' if kind == 'unplanned' else 'the planned handover: the old agent drains its deltas to the peer, up to --handover-ms 5 s'}); time in the VM"})
 
 doc = {
     "bench": "failover",
     "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     "host": {"kernel": R.get("vm_kernel", ""), "machine": platform.machine(), "cpu": cpu, "cpus": 2,
-             "vm": "scripts/vmtest.sh, qemu TCG (software emulation), 2 vCPUs",
+             "accel": accel or "unknown", "accel_why": accel_why,
+             "vm": "scripts/vmtest.sh, qemu " + ("KVM" if accel == "kvm" else "TCG (software emulation)"
+                                                if accel == "tcg" else "(accelerator not in the log)") + ", 2 vCPUs",
              "vm_status": rc},
-    "method": ("In scripts/vmtest.sh's VM (qemu TCG), on tests/vm/ha-topo.bash's topology: instances a and b on one host "
+    "method": ("In scripts/vmtest.sh's VM (qemu, under the accelerator host.accel names), on tests/vm/ha-topo.bash's topology: instances a and b on one host "
                "with hadpd a and b on one lock file, vmS behind SNAT 203.0.113.1 (ports 10000-10999), vmV behind a VIP, a router "
                "and the internet namespace. For each table size N: the standby's agent stopped and its table flushed; "
                f"tests/vm/streams.py started ({ntcp} TCP connections from vmS through SNAT echoing a chunk a second, three UDP streams "
