@@ -78,6 +78,12 @@ show "hadp -I a flow flush" hadp hv -I a flow flush
 echo "connections in a's table: $(nconns a); in b's: $(nconns b)"
 keys b >"$TESTDIR/demo.new"
 read -r changed missing <<<"$(mappings_changed "$TESTDIR/demo.old" "$TESTDIR/demo.new")"
+# One of the mirrored TCP connections, while it is open, as bpftool
+# prints b's entry (field names from BTF; addresses and ports in network
+# byte order, as the datapath keeps them).
+c=$(bpffs hv)/hadp/b/conns
+printf '\033[2m$ bpftool -j map dump pinned %s | jq '"'"'[.[].formatted | select(.key.proto == 6)][0]'"'"'\033[0m\n' "$c"
+bpftool -j map dump pinned "$c" | jq '[.[] | .formatted // . | select(.key.proto == 6)][0]'
 sleep 5
 
 bold "stopping the traffic: did the connections survive?"
@@ -92,12 +98,7 @@ echo "UDP vmR -> vmS (underlay):    $T_OV_SENT sent, $T_OV_LOST lost, longest si
 
 bold "b is the active now"
 show "hadp ha show b" ha_cli b ha show b
-# A TCP connection's entry as bpftool prints it (field names from BTF;
-# addresses and ports in network byte order, as the datapath keeps them),
-# then the table as hadp reads it.
-c=$(bpffs hv)/hadp/b/conns
-printf '\033[2m$ bpftool -j map dump pinned %s | jq '"'"'[.[].formatted | select(.key.proto == 6)][0]'"'"'\033[0m\n' "$c"
-bpftool -j map dump pinned "$c" | jq '[.[] | .formatted // . | select(.key.proto == 6)][0]'
+# The table as hadp reads it, after the traffic.
 show "hadp -I b flow show | head -n 4" eval 'hadp hv -I b flow show | head -n 4'
 
 stop_agent b TERM
