@@ -8,6 +8,7 @@
 #define HADP_BPF_CONN_H
 
 #include "dp.h"
+#include "quota.h"
 
 #define TCP_FIN		0x01
 #define TCP_SYN		0x02
@@ -171,6 +172,7 @@ static __always_inline bool conn_delete(const struct hadp_conn_key *k,
 	if (bpf_map_delete_elem(&conns, &key))
 		return false;	/* another CPU got there first */
 	bpf_map_delete_elem(&conns_rev, &rk);
+	quota_put(gone.ifindex, gone.flags);
 	gone.version++;
 	conn_publish(HADP_EV_CONN_DELETE, &key, &gone, stats_of(gone.ifindex));
 	return true;

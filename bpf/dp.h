@@ -138,6 +138,21 @@ struct {
 	__type(value, struct hadp_conn_key);
 } conns_rev SEC(".maps");
 
+/* Sized like "ifaces" by the loader. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, struct hadp_ifindex);
+	__type(value, struct hadp_quota);
+} quotas SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, struct hadp_ifindex);
+	__type(value, struct hadp_conn_count);
+} conn_counts SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 256 * 1024);

@@ -182,7 +182,16 @@ struct hadp_config {
 	__u32 icmp_burst;
 	__u8 nat_router[16];	/* public traffic leaves towards it; :: = none */
 	__u32 timeout[HADP_TO_MAX];
+	__u32 conn_limit;	/* an interface's connections, unless "quotas" says */
+	__u32 vip_conn_limit;	/* a VIP's inbound ones, unless its own says */
 };
+
+/* Default quotas, as shares of "conns" (docs/nat.md): an interface may
+ * hold a quarter of the table, its VIP's inbound connections half of
+ * that, so that a flood from the internet leaves the VM room to open its
+ * own. */
+#define HADP_DEFAULT_CONN_SHARE		4
+#define HADP_DEFAULT_VIP_CONN_SHARE	2
 
 #define HADP_DEFAULT_ICMP_RATE	100
 #define HADP_DEFAULT_ICMP_BURST	20
@@ -211,6 +220,7 @@ struct hadp_snat {
 struct hadp_vip {
 	__be32 ip;
 	__u8 underlay[16];
+	__u32 conn_limit;	/* inbound connections; 0: config's */
 };
 
 /*
@@ -277,6 +287,24 @@ struct hadp_conn {
 };
 
 /*
+ * Connection quotas (docs/nat.md). Every connection counts against the
+ * VM interface it belongs to (conn.ifindex), whatever its direction; one
+ * opened from outside to a VIP counts against the VIP's inbound share
+ * too. "quotas" holds the operator's limits, written by the CLI alone;
+ * "conn_counts" what is held, kept by the datapath with atomic adds on
+ * every insert and delete, and rebuilt from "conns" by the agent when
+ * entries were written from userspace (promotion). Both keyed by ifindex.
+ */
+struct hadp_quota {
+	__u32 conn_limit;	/* 0: config's conn_limit */
+};
+
+struct hadp_conn_count {
+	__s32 conns;		/* signed: a rebuild races with deletes */
+	__s32 vip_conns;	/* HADP_CONN_INBOUND ones */
+};
+
+/*
  * "hadp_sweep" is run by the control plane with BPF_PROG_TEST_RUN; the
  * packet it is handed is this request, and it writes the result back into
  * it. Deletes it makes are published like the datapath's own.
@@ -320,6 +348,7 @@ enum hadp_drop_reason {
 	HADP_DROP_CONN_TABLE_FULL,	/* counted and signalled, never evicted */
 	HADP_DROP_NO_CONN,	/* to a NAT IP and port no connection holds */
 	HADP_DROP_FRAGMENT,	/* non-first IPv4 fragment through NAT */
+	HADP_DROP_CONN_QUOTA,	/* the interface's or its VIP's quota is held */
 	HADP_DROP_MAX,
 };
 
