@@ -193,8 +193,7 @@ conn_insert(struct pkt *p, struct hadp_conn_key *k, struct hadp_conn_key *rk,
 static __always_inline bool conn_opens(__u8 proto, const struct l4info *l)
 {
 	if (proto == IPPROTO_TCP)
-		return (l->tcp_flags & (TCP_SYN | TCP_ACK | TCP_RST | TCP_FIN)) ==
-		       TCP_SYN;
+		return tcp_opens(l->tcp_flags);
 	if (proto == IPPROTO_ICMP)
 		return l->icmp_type == ICMP_ECHO_;
 	return true;
@@ -210,6 +209,7 @@ conn_open_out(struct pkt *p, struct hadp_conn_key *k, struct hadp_vip *vip,
 		.version = conn_first_version(),
 		.ifindex = p->ctx->ingress_ifindex,
 		.state = HADP_CONN_OPENING,
+		.opened_ms = conn_ms(now),
 	};
 	struct claim cl = { .key = *k };
 	int err;
@@ -409,6 +409,7 @@ conn_new_in(struct pkt *p, struct iphdr *ip, struct l4info *l, __u32 ifindex,
 		.nat_port = k.sport,
 		.state = HADP_CONN_OPENING,
 		.flags = HADP_CONN_VIP | HADP_CONN_INBOUND,
+		.opened_ms = conn_ms(now),
 	};
 	struct hadp_conn_key rk, *won;
 	struct hadp_conn *n = NULL;

@@ -527,8 +527,9 @@ static uint64_t version_born(const struct hadp_event *del)
 
 START_TEST(sweep_ages_and_flushes)
 {
-	static const uint32_t keep[HADP_TO_MAX] = { 100, 100, 100, 100, 100 };
-	static const uint32_t udp_now[HADP_TO_MAX] = { 100, 100, 100, 0, 100 };
+	static const uint32_t keep[HADP_TO_MAX] = { 100, 100, 100, 100, 100, 100 };
+	/* The UDP ones were never answered: "unreplied" is theirs. */
+	static const uint32_t udp_now[HADP_TO_MAX] = { 100, 100, 100, 100, 100, 0 };
 	struct pkt in, out;
 	struct hadp_sweep res;
 	int i, del = 0;

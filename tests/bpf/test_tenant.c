@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * Tenant isolation in the fast path (docs/nat.md): connection quotas per
- * interface and per VIP, and what may open a connection; in the
- * environment of natenv.c (vm1 behind SNAT, vm2 with a VIP).
+ * interface and per VIP, what may open a connection, ICMP error limits
+ * per interface, the unanswered's timeout and eviction, state flips and
+ * the event budget; in the environment of natenv.c (vm1 behind SNAT, vm2
+ * with a VIP).
  */
+#include <errno.h>
 #include <string.h>
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
@@ -99,7 +102,7 @@ END_TEST
 
 START_TEST(default_limit_from_config)
 {
-	static const uint32_t age_udp[HADP_TO_MAX] = { 100, 100, 100, 0, 100 };
+	static const uint32_t age_udp[HADP_TO_MAX] = { 100, 100, 100, 100, 100, 0 };
 	struct hadp_sweep res;
 
 	nat_setup();
@@ -193,6 +196,216 @@ START_TEST(tcp_without_syn_opens_nothing)
 }
 END_TEST
 
+/* TTL=1 from vm1 until its bucket is empty: vm2 still gets its errors. */
+START_TEST(icmp_limits_per_interface)
+{
+	struct pkt in, out;
+	int i;
+
+	env_setup();
+	config_set_rate(1, 2);
+	pkt_udp4(&in, MAC[VM1], DEVMAC[VM1], V4[VM1], REMOTE4, 1, true, 16);
+	for (i = 0; i < 2; i++)
+		ck_assert_int_eq(run(E.vm_fd, E.ifindex[VM1], &in, &out),
+				 XDP_REDIRECT);
+	ck_assert_int_eq(run(E.vm_fd, E.ifindex[VM1], &in, &out), XDP_DROP);
+	ck_assert_uint_eq(stat_drop(VM1, HADP_DROP_ICMP_RATELIMIT), 1);
+
+	pkt_udp4(&in, MAC[VM2], DEVMAC[VM2], V4[VM2], REMOTE4, 1, true, 16);
+	for (i = 0; i < 2; i++)
+		ck_assert_int_eq(run(E.vm_fd, E.ifindex[VM2], &in, &out),
+				 XDP_REDIRECT);
+	ck_assert_uint_eq(STAT(VM2, icmp_errors), 2);
+	ck_assert_uint_eq(stat_drop(VM2, HADP_DROP_ICMP_RATELIMIT), 0);
+}
+END_TEST
+
+/* ---- unanswered entries, eviction ---------------------------------- */
+
+static struct hadp_conn_key vm1_key(uint8_t proto, uint16_t sport, uint16_t dport)
+{
+	struct hadp_conn_key k = { .vni = 100, .proto = proto, .src = V4[VM1],
+				   .dst = INET, .sport = htons(sport),
+				   .dport = htons(dport) };
+	return k;
+}
+
+static struct hadp_conn conn_get(const struct hadp_conn_key *k)
+{
+	struct hadp_conn c;
+
+	ck_assert_int_eq(bpf_map_lookup_elem(bpf_map__fd(E.skel->maps.conns),
+					     k, &c), 0);
+	return c;
+}
+
+/* Make @k's entry look @ms older: idle, and opened, that long ago. */
+static void conn_age_by(const struct hadp_conn_key *k, uint32_t ms)
+{
+	struct hadp_conn c = conn_get(k);
+
+	c.last_seen -= ms * 1000000ull;
+	c.opened_ms -= ms;
+	ck_assert_int_eq(bpf_map_update_elem(bpf_map__fd(E.skel->maps.conns),
+					     k, &c, BPF_EXIST), 0);
+}
+
+/* The reply to vm1's UDP flow to INET:@dport. */
+static int udp_reply(uint16_t dport)
+{
+	struct hadp_conn_key k = vm1_key(17, 4000, dport);
+	struct hadp_conn c = conn_get(&k);
+	struct pkt in, tun, out;
+
+	l4_packet(&in, MAC[UL0], ROUTER_MAC, INET, NAT_IP, 17, dport,
+		  ntohs(c.nat_port), 0, 8);
+	from_router(&tun, &in, NAT_UL);
+	return ul_recv(&tun, &out);
+}
+
+START_TEST(unreplied_short_timeout)
+{
+	static const uint32_t unreplied_now[HADP_TO_MAX] = {
+		100, 100, 100, 100, 100, 0,
+	};
+	struct hadp_sweep res;
+
+	nat_setup();
+	ck_assert_int_eq(vm1_udp(53), XDP_REDIRECT);
+	ck_assert_int_eq(vm1_udp(54), XDP_REDIRECT);
+	ck_assert_int_eq(udp_reply(53), XDP_REDIRECT);
+	drain_events();
+	set_timeouts(unreplied_now);
+	ck_assert_int_eq(sweep(HADP_SWEEP_AGE, 0, &res), 1);
+	ck_assert_int_eq(drain_events(), 1);
+	ck_assert_uint_eq(ev[0].type, HADP_EV_CONN_DELETE);
+	ck_assert_uint_eq(ntohs(ev[0].conn.key.dport), 54);
+	ck_assert_int_eq(held(VM1).conns, 1);
+}
+END_TEST
+
+START_TEST(eviction_takes_the_unanswered)
+{
+	struct hadp_conn_key k53, k54, k55;
+	struct hadp_sweep res;
+
+	nat_setup();
+	k53 = vm1_key(17, 4000, 53);
+	k54 = vm1_key(17, 4000, 54);
+	k55 = vm1_key(17, 4000, 55);
+	ck_assert_int_eq(vm1_udp(53), XDP_REDIRECT);
+	ck_assert_int_eq(vm1_udp(54), XDP_REDIRECT);
+	ck_assert_int_eq(vm1_udp(55), XDP_REDIRECT);
+	ck_assert_int_eq(udp_reply(53), XDP_REDIRECT);
+	/* 53 answered and idle, 54 unanswered and idle, 55 unanswered and
+	 * fresh (a handshake under way): 54 alone goes. */
+	conn_age_by(&k53, 5000);
+	conn_age_by(&k54, 5000);
+	drain_events();
+	ck_assert_int_eq(sweep(HADP_SWEEP_EVICT, 0, &res), 1);
+	ck_assert_uint_eq(res.scanned, 3);
+	ck_assert_int_eq(bpf_map_lookup_elem(bpf_map__fd(E.skel->maps.conns),
+					     &k54, &(struct hadp_conn){ 0 }), -ENOENT);
+	conn_get(&k53);
+	conn_get(&k55);
+	/* Published as a delete, and the slot given back. */
+	ck_assert_int_eq(drain_events(), 1);
+	ck_assert_uint_eq(ev[0].type, HADP_EV_CONN_DELETE);
+	ck_assert_mem_eq(&ev[0].conn.key, &k54, sizeof(k54));
+	ck_assert_int_eq(held(VM1).conns, 2);
+	ck_assert_int_eq(count_entries(E.skel->maps.conns_rev), 2);
+}
+END_TEST
+
+/* ---- deltas: flips, budget ------------------------------------------ */
+
+static int vm1_tcp(uint8_t flags)
+{
+	struct pkt in, out;
+
+	l4_packet(&in, DEVMAC[VM1], MAC[VM1], V4[VM1], INET, 6, 33000, 80,
+		  flags, 0);
+	return vm_send(VM1, &in, &out);
+}
+
+static int inet_tcp(uint16_t nat_port, uint8_t flags)
+{
+	struct pkt in, tun, out;
+
+	l4_packet(&in, MAC[UL0], ROUTER_MAC, INET, NAT_IP, 6, 80, nat_port,
+		  flags, 0);
+	from_router(&tun, &in, NAT_UL);
+	return ul_recv(&tun, &out);
+}
+
+START_TEST(closed_is_terminal)
+{
+	struct hadp_conn_key k;
+	uint16_t port;
+	int i;
+
+	nat_setup();
+	k = vm1_key(6, 33000, 80);
+	ck_assert_int_eq(vm1_tcp(0x02), XDP_REDIRECT);
+	port = ntohs(conn_get(&k).nat_port);
+	ck_assert_int_eq(inet_tcp(port, 0x12), XDP_REDIRECT);
+	ck_assert_int_eq(vm1_tcp(0x04), XDP_REDIRECT);
+	ck_assert_uint_eq(conn_get(&k).state, HADP_CONN_CLOSED);
+	ck_assert_int_eq(drain_events(), 3);	/* NEW, established, closed */
+	/* RST and FIN alternating, both ways: nothing flips, nothing goes
+	 * out; a SYN within a second of the opening does not reopen. */
+	for (i = 0; i < 50; i++) {
+		vm1_tcp(i & 1 ? 0x04 : 0x11);
+		inet_tcp(port, i & 1 ? 0x11 : 0x04);
+	}
+	ck_assert_int_eq(vm1_tcp(0x02), XDP_REDIRECT);
+	ck_assert_uint_eq(conn_get(&k).state, HADP_CONN_CLOSED);
+	ck_assert_int_eq(drain_events(), 0);
+	/* A new SYN a second later opens it again: one update. */
+	conn_age_by(&k, 1000);
+	ck_assert_int_eq(vm1_tcp(0x02), XDP_REDIRECT);
+	ck_assert_uint_eq(conn_get(&k).state, HADP_CONN_OPENING);
+	ck_assert_int_eq(drain_events(), 1);
+	ck_assert_uint_eq(ev[0].type, HADP_EV_CONN_UPDATE);
+	ck_assert_uint_eq(ev[0].conn.val.state, HADP_CONN_OPENING);
+}
+END_TEST
+
+START_TEST(event_budget_per_interface)
+{
+	struct hadp_config c;
+	uint32_t zero = 0;
+	struct pkt in, out;
+	int i, vm1 = 0, vm2 = 0;
+
+	nat_setup();
+	ck_assert_int_eq(bpf_map_lookup_elem(bpf_map__fd(E.skel->maps.config),
+					     &zero, &c), 0);
+	c.event_rate = 1;
+	c.event_burst = 3;
+	update_elem(E.skel->maps.config, &zero, &c);
+	for (i = 0; i < 10; i++)
+		ck_assert_int_eq(vm1_udp(100 + i), XDP_REDIRECT);
+	l4_packet(&in, DEVMAC[VM2], MAC[VM2], V4[VM2], INET, 17, 4000, 53, 0, 8);
+	ck_assert_int_eq(vm_send(VM2, &in, &out), XDP_REDIRECT);
+	drain_events();
+	for (i = 0; i < nev; i++) {
+		vm1 += ev[i].ifindex == (uint32_t)E.ifindex[VM1];
+		vm2 += ev[i].ifindex == (uint32_t)E.ifindex[VM2];
+	}
+	/* vm1's burst, and vm2's own delta all the same. */
+	ck_assert_int_eq(vm1, 3);
+	ck_assert_int_eq(vm2, 1);
+	ck_assert_uint_eq(STAT(VM1, events_throttled), 7);
+	ck_assert_uint_eq(STAT(VM2, events_throttled), 0);
+	/* Deletes are never refused. */
+	struct hadp_sweep res;
+
+	ck_assert_int_eq(sweep(HADP_SWEEP_FLUSH, E.ifindex[VM1], &res), 10);
+	ck_assert_int_eq(drain_events(), 10);
+}
+END_TEST
+
 TCase *tcase_tenant(void)
 {
 	TCase *tc = tcase_create("tenant");
@@ -202,5 +415,10 @@ TCase *tcase_tenant(void)
 	tcase_add_test(tc, default_limit_from_config);
 	tcase_add_test(tc, vip_quota_inbound);
 	tcase_add_test(tc, tcp_without_syn_opens_nothing);
+	tcase_add_test(tc, icmp_limits_per_interface);
+	tcase_add_test(tc, unreplied_short_timeout);
+	tcase_add_test(tc, eviction_takes_the_unanswered);
+	tcase_add_test(tc, closed_is_terminal);
+	tcase_add_test(tc, event_budget_per_interface);
 	return tc;
 }

@@ -220,6 +220,8 @@ check_eq "conns_rev is empty" "$(sum flush .rev)" 0
 
 section "a full table: counted, signalled, nothing evicted"
 check "evdump follows again" follow
+# The table is under test here, not vm1's quota (a quarter of it).
+hadp_must hvA iface set vm1 conn-limit $CONNS_MAX
 full0=$(stat_sum hvA drops.conn_table_full)
 conns vmS udp $INET 7001 -n $((CONNS_MAX + 40)) --count 1 --timeout 0.3 >"$TESTDIR/full" 2>&1
 tail -n 1 "$TESTDIR/full" | sed 's/^/     /'

@@ -339,6 +339,11 @@ static int iface_unwrite(struct hadp_txn *t, struct hadp_inst *inst,
 		err = hadp_txn_delete(t, &inst->maps[HADP_MAP_ROUTES6], &k6);
 	err = err ?: hadp_txn_delete(t, &inst->maps[HADP_MAP_IFACES], &key);
 	err = err ?: hadp_txn_delete(t, &inst->maps[HADP_MAP_STATS], &key);
+	/* What the datapath made for it on first use (ICMP errors, quota). */
+	if (!err) {
+		err = hadp_txn_delete(t, &inst->maps[HADP_MAP_RATELIMIT], &key);
+		err = err == -ENOENT ? 0 : err;
+	}
 	err = err ?: quota_unwrite(t, inst, e->ifindex);
 	/* Whatever is missing already is as good as deleted. */
 	return err == -ENOENT ? 0 : err;

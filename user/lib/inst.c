@@ -182,8 +182,10 @@ static int set_sizes(struct hadp_bpf *skel, const struct hadp_load_opts *o)
 	err = err ?: set_size(skel, HADP_MAP_QUOTAS, ifaces);
 	err = err ?: set_size(skel, HADP_MAP_CONN_COUNTS, ifaces);
 	/* One entry per interface, plus ifindex 0 and the uplink. */
-	if (o->ifaces)
+	if (o->ifaces) {
 		err = err ?: set_size(skel, HADP_MAP_STATS, ifaces + 2);
+		err = err ?: set_size(skel, HADP_MAP_RATELIMIT, ifaces + 2);
+	}
 	if (o->routes) {
 		err = err ?: set_size(skel, HADP_MAP_ROUTES4, o->routes);
 		err = err ?: set_size(skel, HADP_MAP_ROUTES6, o->routes);
@@ -211,6 +213,8 @@ static int write_defaults(struct hadp_bpf *skel, const struct hadp_load_opts *o)
 		.icmp_rate = HADP_DEFAULT_ICMP_RATE,
 		.icmp_burst = HADP_DEFAULT_ICMP_BURST,
 		.timeout = HADP_DEFAULT_TIMEOUTS,
+		.event_rate = HADP_DEFAULT_EVENT_RATE,
+		.event_burst = HADP_DEFAULT_EVENT_BURST,
 	};
 	__u32 conns = bpf_map__max_entries(skel->maps.conns);
 	struct hadp_index zero = { 0 };

@@ -57,6 +57,7 @@ const struct hadp_stats_field hadp_stats_fields[] = {
 	FIELD(nat_relayed),
 	FIELD(conns_created),
 	FIELD(events_lost),
+	FIELD(events_throttled),
 };
 #undef FIELD
 const size_t hadp_nr_stats_fields = ARRAY_SIZE(hadp_stats_fields);
@@ -160,6 +161,7 @@ static const char *const timeout_names[] = {
 	[HADP_TO_TCP_CLOSING]		= "tcp-closing",
 	[HADP_TO_UDP]			= "udp",
 	[HADP_TO_ICMP]			= "icmp",
+	[HADP_TO_UNREPLIED]		= "unreplied",
 };
 
 _Static_assert(ARRAY_SIZE(timeout_names) == HADP_TO_MAX,
