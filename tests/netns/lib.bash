@@ -404,3 +404,38 @@ capture() {
 	[ -s "$pcap" ] || return 1
 	tcpdump -n -v -r "$pcap" 2>/dev/null | tee /dev/stderr | grep -q .
 }
+
+# ---- the events ring buffer ---------------------------------------------------
+
+# evdump_build: tests/netns/evdump.c compiled into the scratch directory,
+# its path in $EVDUMP.
+evdump_build() {
+	EVDUMP=$TESTDIR/evdump
+	# shellcheck disable=SC2046
+	must gcc -O2 -Wall -Werror -I"$HADP_SRC/include" -o "$EVDUMP" \
+		"$HADP_SRC/tests/netns/evdump.c" $(pkg-config --cflags --libs libbpf)
+}
+
+# evdump_start HV OUT: follow HV's ring buffer into OUT (JSON lines); returns
+# once nothing produced from now on can be missed. Its pid is in $EVPID.
+evdump_start() {
+	"$EVDUMP" "$(bpffs "$1")/hadp/${INSTANCE:-default}/events" >"$2" 2>"$2.err" &
+	EVPID=$!
+	bg_pid "$EVPID"
+	for _ in $(seq 50); do
+		grep -q '"ready"' "$2" && return 0
+		sleep 0.1
+	done
+	cat "$2.err"
+	return 1
+}
+
+# evdump_stop OUT: stop the evdump writing OUT; passes when it drained the
+# ring and said eof.
+evdump_stop() {
+	kill -TERM "$EVPID"
+	wait "$EVPID"
+	local rc=$?
+	cat "$1.err"
+	tail -n 1 "$1" | grep -q '"eof"' && [ "$rc" -eq 0 ]
+}
