@@ -9,7 +9,9 @@
 # discovers the path MTU (hadp's own "fragmentation needed": the uplink's
 # MTU is 1400) again and again: every attempt succeeds, vmF's refusals are
 # counted on vm2 (conn_quota, no_conn, icmp_ratelimit), the VIP's on vm3,
-# none on vm1, and the ring buffer has every delta of vmQ.
+# none on vm1, and the ring buffer has every delta of vmQ. Then hadpd
+# adopts the instance: its start rebuilds the connection counts from the
+# table, and with the table full it evicts the never answered.
 #
 #  vmQ 10.0.0.1 (quiet)       vmF 10.0.0.2 (flooder)     vmV 10.0.0.3
 #  SNAT 203.0.113.1            SNAT 203.0.113.2           VIP 203.0.113.10
@@ -181,5 +183,57 @@ check "vmQ: 20 TCP connections" conns vmQ tcp $INET 7000 -n 20 --size 4096
 check "hadp flow flush iface vm2" hadp hvA flow flush iface vm2
 check_eq "vm2's count follows the flush" "$(json hvA iface show vm2 '.[0].conns')" 0
 check "vmF opens a connection again" conns vmF tcp $INET 7000 -n 1 --size 4096
+
+# ---- the agent -----------------------------------------------------------------------
+
+HADPD=${HADPD:-$HADP_SRC/build/hadpd}
+AGENT_PORT=9111
+
+# metric NAME [LABEL]: a value of the agent's /metrics.
+metric() {
+	n hvA curl -s -m 2 "http://127.0.0.1:$AGENT_PORT/metrics" |
+		awk -v n="$1" -v l="${2:-}" '$1 ~ "^"n"({|$)" && index($1, l) { print $2; exit }'
+}
+
+agent_ready() {
+	for _ in $(seq 50); do
+		[ "$(n hvA curl -s -m 2 -o /dev/null -w '%{http_code}' \
+			"http://127.0.0.1:$AGENT_PORT/readyz")" = 200 ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# vm2_flows: vm2's connections as the table holds them.
+vm2_flows() { hadp hvA -j flow show iface vm2 | jq length; }
+
+section "the agent rebuilds the counts, and evicts when the table is full"
+check "vmF: 5 TCP connections (closing in the table)" conns vmF tcp $INET 7000 -n 5 --size 4096
+check_eq "vm2's count is what the table holds" "$(json hvA iface show vm2 '.[0].conns')" "$(vm2_flows)"
+# What a standby's mirror or a promotion's reconcile leaves: entries the
+# datapath never counted.
+ifx2=$(n hvA cat /sys/class/net/vm2/ifindex)
+check "vm2's count wiped" bpftool map update pinned "$(bpffs hvA)/hadp/default/conn_counts" \
+	key $(printf '0x%02x 0x%02x 0x%02x 0x%02x' $((ifx2 & 255)) $((ifx2 >> 8 & 255)) \
+		$((ifx2 >> 16 & 255)) $((ifx2 >> 24))) value 0 0 0 0 0 0 0 0
+check_eq "and reads 0" "$(json hvA iface show vm2 '.[0].conns')" 0
+nsenter --net="/run/netns/$(ns hvA)" "$HADPD" --bpffs "$(bpffs hvA)" --instance default \
+	--active-lockfile "$TESTDIR/active.lock" --http "127.0.0.1:$AGENT_PORT" \
+	--age-interval 60 --no-sync >"$TESTDIR/hadpd.log" 2>&1 &
+bg_pid $!
+check "hadpd adopts the instance and is ready" agent_ready
+check_eq "its start rebuilt vm2's count from the table" \
+	"$(json hvA iface show vm2 '.[0].conns')" "$(vm2_flows)"
+
+hadp_must hvA iface set vm2 conn-limit $((CONNS_MAX * 4))
+n vmF "$PY" "$FLOOD" $INET --dport 1-3000 --count 3000 >/dev/null
+sleep 1
+n vmF "$PY" "$FLOOD" $INET --dport 3001-4000 --count 1000 >/dev/null
+sleep 2
+check_gt "a full table (conn_table_full)" "$(stat_sum hvA drops.conn_table_full)" 0
+check_gt "the agent evicted the never answered" "$(metric hadp_evicted_total)" 0
+check_gt "each eviction published as a delete" \
+	"$(metric hadp_deltas_read_total 'type="conn_delete"')" "$(($(metric hadp_evicted_total) - 1))"
+check "vmQ: 20 TCP connections in the room made" conns vmQ tcp $INET 7000 -n 20 --size 4096
 
 finish
