@@ -19,7 +19,8 @@
 #   vm1                         vm2                        vm3
 # +------------ hvA (hadp: conns 1024, so 256 an interface, 128 a VIP) ---+
 # | route 0.0.0.0/0 vni 100 nat; nat router fd00:f::1; uplink mtu 1400   |
-# | evdump follows <bpffs>/hadp/default/events during the flood          |
+# | evdump follows <bpffs>/hadp/default/events during the flood,         |
+# | then hadpd (--no-sync, :9111) adopts the instance                    |
 # |                        ul0 fd00:1::a/64                               |
 # +--------------------------|--------------------------------------------+
 #                            |
