@@ -180,17 +180,26 @@ static __always_inline struct hadp_stats *stats_of(__u32 ifindex)
 	return s;
 }
 
+/* The value of @key in hash @map, inserted as @init when missing (by
+ * whichever CPU gets there first). */
+static __always_inline void *lookup_or_init(void *map, const void *key,
+					    const void *init)
+{
+	void *v = bpf_map_lookup_elem(map, key);
+
+	if (v)
+		return v;
+	bpf_map_update_elem(map, key, init, BPF_NOEXIST);
+	return bpf_map_lookup_elem(map, key);
+}
+
 /* This CPU's rate limiting state of @ifindex, created on first use. */
 static __always_inline struct hadp_ratelimit *ratelimit_of(__u32 ifindex)
 {
 	struct hadp_ifindex k = { .ifindex = ifindex };
-	struct hadp_ratelimit zero = {}, *rl;
+	struct hadp_ratelimit zero = {};
 
-	rl = bpf_map_lookup_elem(&ratelimit, &k);
-	if (rl)
-		return rl;
-	bpf_map_update_elem(&ratelimit, &k, &zero, BPF_NOEXIST);
-	return bpf_map_lookup_elem(&ratelimit, &k);
+	return lookup_or_init(&ratelimit, &k, &zero);
 }
 
 /* One token of @b, refilled at @rate a second up to @burst. */

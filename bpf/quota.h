@@ -16,13 +16,9 @@
 static __always_inline struct hadp_conn_count *quota_counts(__u32 ifindex)
 {
 	struct hadp_ifindex k = { .ifindex = ifindex };
-	struct hadp_conn_count zero = {}, *n;
+	struct hadp_conn_count zero = {};
 
-	n = bpf_map_lookup_elem(&conn_counts, &k);
-	if (n)
-		return n;
-	bpf_map_update_elem(&conn_counts, &k, &zero, BPF_NOEXIST);
-	return bpf_map_lookup_elem(&conn_counts, &k);
+	return lookup_or_init(&conn_counts, &k, &zero);
 }
 
 /* Add one to @n unless it holds @limit already (0: no limit). A count

@@ -52,30 +52,7 @@ evdump_build
 
 # ---- topology ----------------------------------------------------------------
 
-add_hv hvA
-add_ns rtr
-add_ns inet
-for x in rtr inet; do
-	must n $x sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0 \
-		net.ipv4.icmp_ratelimit=0
-done
-veth_pair hvA ul0 rtr ulA
-veth_pair rtr inet0 inet eth0
-must n hvA ip link set dev ul0 mtu 1600
-must n rtr ip link set dev ulA mtu 1600
-must n hvA ip -6 addr add fd00:1::a/64 dev ul0 nodad
-must n rtr ip -6 addr add fd00:1::1/64 dev ulA nodad
-must n rtr ip addr add 198.51.100.1/24 dev inet0
-must n inet ip addr add $INET/24 dev eth0
-must n inet ip route add default via 198.51.100.1
-must n hvA ip -6 route add default via fd00:1::1
-must n rtr sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
-must n rtr ip -6 route add fd00:a::/64 via fd00:1::a
-must n rtr ip sr tunsrc set fd00:f::1
-must n rtr ip -6 route add fd00:f::1/128 encap seg6local action End.DX4 nh4 $INET dev inet0
-must n rtr ip route add $NAT_Q/32 encap seg6 mode encap.red segs fd00:a::100 dev ulA
-must n rtr ip route add $NAT_F/32 encap seg6 mode encap.red segs fd00:a::102 dev ulA
-must n rtr ip route add $VIP/32 encap seg6 mode encap.red segs fd00:a::200 dev ulA
+nat_fabric hvA $INET $NAT_Q=fd00:a::100 $NAT_F=fd00:a::102 $VIP=fd00:a::200
 
 add_vm hvA vmQ vm1 10.0.0.1
 add_vm hvA vmF vm2 10.0.0.2
@@ -107,7 +84,7 @@ json() {
 # has learned 1360 (1400 less the outer IPv6 header) from hadp's answer.
 pmtu_xfer() {
 	n vmQ ip route flush cache
-	tcp_xfer vmQ inet $INET && route_mtu vmQ $INET 1360
+	tcp_xfer vmQ inet "$INET" && route_mtu vmQ "$INET" 1360
 }
 
 # ---- before ---------------------------------------------------------------------
@@ -214,9 +191,10 @@ check_eq "vm2's count is what the table holds" "$(json hvA iface show vm2 '.[0].
 # What a standby's mirror or a promotion's reconcile leaves: entries the
 # datapath never counted.
 ifx2=$(n hvA cat /sys/class/net/vm2/ifindex)
+read -ra key <<<"$(printf '0x%02x 0x%02x 0x%02x 0x%02x' $((ifx2 & 255)) $((ifx2 >> 8 & 255)) \
+	$((ifx2 >> 16 & 255)) $((ifx2 >> 24)))"
 check "vm2's count wiped" bpftool map update pinned "$(bpffs hvA)/hadp/default/conn_counts" \
-	key $(printf '0x%02x 0x%02x 0x%02x 0x%02x' $((ifx2 & 255)) $((ifx2 >> 8 & 255)) \
-		$((ifx2 >> 16 & 255)) $((ifx2 >> 24))) value 0 0 0 0 0 0 0 0
+	key "${key[@]}" value 0 0 0 0 0 0 0 0
 check_eq "and reads 0" "$(json hvA iface show vm2 '.[0].conns')" 0
 nsenter --net="/run/netns/$(ns hvA)" "$HADPD" --bpffs "$(bpffs hvA)" --instance default \
 	--active-lockfile "$TESTDIR/active.lock" --http "127.0.0.1:$AGENT_PORT" \
