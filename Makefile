@@ -78,14 +78,16 @@ $(WIRE_OBJS): $(BUILD)/wire/%.o: include/hadp/%.c $(WIRE_HDRS)
 $(BUILD)/libhadp.a: $(LIB_OBJS) $(WIRE_OBJS)
 	$(AR) rcs $@ $^
 
-$(BUILD)/cli/%.o: user/hadp/%.c $(wildcard user/hadp/*.h) $(wildcard user/lib/*.h)
+$(BUILD)/cli/%.o: user/hadp/%.c $(wildcard user/hadp/*.h) $(wildcard user/lib/*.h) \
+                  include/hadp/maps.h
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -c $< -o $@
 
 $(BUILD)/hadp: $(CLI_OBJS) $(BUILD)/libhadp.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/agent/%.o: user/hadpd/%.c $(wildcard user/hadpd/*.h) $(wildcard user/lib/*.h)
+$(BUILD)/agent/%.o: user/hadpd/%.c $(wildcard user/hadpd/*.h) $(wildcard user/lib/*.h) \
+                    include/hadp/maps.h
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(shell pkg-config --cflags $(HADPD_PKGS)) -c $< -o $@
 
@@ -102,7 +104,7 @@ $(BUILD)/tests/unit: $(wildcard tests/unit/*.c) $(wildcard tests/unit/*.h) $(BUI
 	$(CC) $(CFLAGS) -Itests/unit -o $@ $(wildcard tests/unit/*.c) $(BUILD)/libhadp.a \
 		$(LDLIBS) $(shell pkg-config --libs check) -lpthread
 
-$(BUILD)/tests/bpf: $(wildcard tests/bpf/*.c) $(wildcard tests/bpf/*.h) $(SKELS)
+$(BUILD)/tests/bpf: $(wildcard tests/bpf/*.c) $(wildcard tests/bpf/*.h) $(SKELS) include/hadp/maps.h
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Itests/bpf -o $@ $(wildcard tests/bpf/*.c) \
 		$(LDLIBS) $(shell pkg-config --libs check) -lpthread

@@ -8,6 +8,7 @@
 #define HADP_BPF_CONN_H
 
 #include "dp.h"
+#include "quota.h"
 
 #define TCP_FIN		0x01
 #define TCP_SYN		0x02
@@ -53,13 +54,31 @@ static __always_inline void conn_rkey(struct hadp_conn_key *rk,
 	}
 }
 
+/*
+ * Publish a delta. Creations and updates spend a token of the interface's
+ * event budget (per CPU): one interface cannot fill the ring the others'
+ * deltas go through. What the budget refuses is counted, and reaches the
+ * standby with the periodic refresh. Deletes are never refused: a lost
+ * one leaves a connection on the standby that the active no longer has.
+ */
 static __always_inline void conn_publish(__u32 type,
 					 const struct hadp_conn_key *k,
 					 const struct hadp_conn *c,
 					 struct hadp_stats *st)
 {
+	struct hadp_config *cfg = config_get();
+	struct hadp_ratelimit *rl;
 	struct hadp_event *ev;
 
+	if (type != HADP_EV_CONN_DELETE && cfg && cfg->event_rate) {
+		rl = ratelimit_of(c->ifindex);
+		if (!rl || !bucket_take(&rl->events, cfg->event_rate,
+					cfg->event_burst)) {
+			if (st)
+				st->events_throttled++;
+			return;
+		}
+	}
 	ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
 	if (!ev) {
 		if (st)
@@ -76,16 +95,21 @@ static __always_inline void conn_publish(__u32 type,
 	bpf_ringbuf_submit(ev, 0);
 }
 
+/* bpf_ktime_get_ns() in ms, as a connection's opened_ms keeps it. */
+static __always_inline __u32 conn_ms(__u64 now)
+{
+	return now / 1000000;
+}
+
 /* A full table is counted by the caller and signalled here, at most once
  * a second per CPU so the signal cannot crowd out the deltas. */
 static __always_inline void conn_table_full(struct hadp_stats *st)
 {
 	struct hadp_ratelimit *rl;
 	struct hadp_event *ev;
-	__u32 k = 0;
 	__u64 now;
 
-	rl = bpf_map_lookup_elem(&ratelimit, &k);
+	rl = ratelimit_of(0);
 	now = bpf_ktime_get_ns();
 	if (!rl || now - rl->full_signalled_ns < NSEC)
 		return;
@@ -100,11 +124,21 @@ static __always_inline void conn_table_full(struct hadp_stats *st)
 	bpf_ringbuf_submit(ev, 0);
 }
 
+/* A TCP segment that opens a connection: SYN alone. */
+static __always_inline bool tcp_opens(__u8 tcp_flags)
+{
+	return (tcp_flags & (TCP_SYN | TCP_ACK | TCP_RST | TCP_FIN)) == TCP_SYN;
+}
+
 /*
  * Advance the protocol state for a packet seen @from_vm (or from outside)
  * and refresh last_seen. Returns true when the state changed: the caller
  * then publishes an update. The original direction is the VM's unless
- * the connection was opened from outside (to a VIP).
+ * the connection was opened from outside (to a VIP). Within an
+ * incarnation the state only moves forward (CLOSED is terminal: RST and
+ * FIN alternating flip nothing); only a new SYN opens the 4-tuple again,
+ * and not twice within HADP_REOPEN_MS. So no stream of packets makes an
+ * entry publish more than five deltas a second.
  */
 static __always_inline bool conn_track(struct hadp_conn *c, __u8 proto,
 				       __u8 tcp_flags, bool from_vm, __u64 now)
@@ -113,16 +147,19 @@ static __always_inline bool conn_track(struct hadp_conn *c, __u8 proto,
 	__u8 old = c->state, state = old, flags = c->flags;
 
 	if (proto == IPPROTO_TCP) {
-		if (tcp_flags & TCP_RST) {
+		if (orig && tcp_opens(tcp_flags) && old >= HADP_CONN_CLOSING &&
+		    (__u32)(conn_ms(now) - c->opened_ms) >= HADP_REOPEN_MS) {
+			/* The same 4-tuple opened again. */
+			state = HADP_CONN_OPENING;
+			flags &= ~(HADP_CONN_FIN_OUT | HADP_CONN_FIN_IN);
+			c->opened_ms = conn_ms(now);
+		} else if (old == HADP_CONN_CLOSED) {
+			/* Terminal. */
+		} else if (tcp_flags & TCP_RST) {
 			state = HADP_CONN_CLOSED;
 		} else if (tcp_flags & TCP_FIN) {
 			flags |= from_vm ? HADP_CONN_FIN_OUT : HADP_CONN_FIN_IN;
 			state = HADP_CONN_CLOSING;
-		} else if (orig && (tcp_flags & TCP_SYN) && !(tcp_flags & TCP_ACK) &&
-			   old >= HADP_CONN_CLOSING) {
-			/* The same 4-tuple opened again. */
-			state = HADP_CONN_OPENING;
-			flags &= ~(HADP_CONN_FIN_OUT | HADP_CONN_FIN_IN);
 		} else if (!orig && old == HADP_CONN_OPENING) {
 			state = HADP_CONN_ESTABLISHED;
 		}
@@ -154,6 +191,9 @@ static __always_inline __u32 conn_timeout(const struct hadp_conn_key *k,
 			return to[HADP_TO_TCP_OPENING];
 		return to[HADP_TO_TCP_CLOSING];
 	}
+	/* Never answered: what a flood of new flows leaves behind. */
+	if (c->state == HADP_CONN_OPENING)
+		return to[HADP_TO_UNREPLIED];
 	if (k->proto == IPPROTO_UDP)
 		return to[HADP_TO_UDP];
 	return to[HADP_TO_ICMP];
@@ -171,6 +211,7 @@ static __always_inline bool conn_delete(const struct hadp_conn_key *k,
 	if (bpf_map_delete_elem(&conns, &key))
 		return false;	/* another CPU got there first */
 	bpf_map_delete_elem(&conns_rev, &rk);
+	quota_put(gone.ifindex, gone.flags);
 	gone.version++;
 	conn_publish(HADP_EV_CONN_DELETE, &key, &gone, stats_of(gone.ifindex));
 	return true;

@@ -88,10 +88,11 @@ struct {
 	__type(value, struct hadp_config);
 } config SEC(".maps");
 
+/* Per interface (ifindex 0: the host's); sized like "stats". */
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, 1026);
+	__type(key, struct hadp_ifindex);
 	__type(value, struct hadp_ratelimit);
 } ratelimit SEC(".maps");
 
@@ -138,6 +139,21 @@ struct {
 	__type(value, struct hadp_conn_key);
 } conns_rev SEC(".maps");
 
+/* Sized like "ifaces" by the loader. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, struct hadp_ifindex);
+	__type(value, struct hadp_quota);
+} quotas SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, struct hadp_ifindex);
+	__type(value, struct hadp_conn_count);
+} conn_counts SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 256 * 1024);
@@ -162,6 +178,52 @@ static __always_inline struct hadp_stats *stats_of(__u32 ifindex)
 		s = bpf_map_lookup_elem(&stats, &k);
 	}
 	return s;
+}
+
+/* The value of @key in hash @map, inserted as @init when missing (by
+ * whichever CPU gets there first). */
+static __always_inline void *lookup_or_init(void *map, const void *key,
+					    const void *init)
+{
+	void *v = bpf_map_lookup_elem(map, key);
+
+	if (v)
+		return v;
+	bpf_map_update_elem(map, key, init, BPF_NOEXIST);
+	return bpf_map_lookup_elem(map, key);
+}
+
+/* This CPU's rate limiting state of @ifindex, created on first use. */
+static __always_inline struct hadp_ratelimit *ratelimit_of(__u32 ifindex)
+{
+	struct hadp_ifindex k = { .ifindex = ifindex };
+	struct hadp_ratelimit zero = {};
+
+	return lookup_or_init(&ratelimit, &k, &zero);
+}
+
+/* One token of @b, refilled at @rate a second up to @burst. */
+static __always_inline bool bucket_take(struct hadp_bucket *b, __u32 rate,
+					__u32 burst)
+{
+	__u64 now = bpf_ktime_get_ns(), elapsed = now - b->last_ns, add;
+
+	if (elapsed >= 1000000000ULL) {
+		b->tokens = burst;
+		b->last_ns = now;
+	} else {
+		add = elapsed * rate / 1000000000ULL;
+		if (add) {
+			b->tokens += add;
+			if (b->tokens > burst)
+				b->tokens = burst;
+			b->last_ns = now;
+		}
+	}
+	if (!b->tokens)
+		return false;
+	b->tokens--;
+	return true;
 }
 
 static __always_inline void count_drop(struct hadp_stats *st,

@@ -158,11 +158,12 @@ static long claim_port(__u32 i, void *data)
  * Insert a new connection: its public-side key @rk (already claimed by
  * the caller) and then its VM-side key. If the second insert fails the
  * first is undone, so no half entry stays. Losing a race to another CPU
- * creating the same connection yields the winner's record.
+ * creating the same connection yields the winner's record; *@created
+ * says which.
  */
 static __always_inline struct hadp_conn *
 conn_insert(struct pkt *p, struct hadp_conn_key *k, struct hadp_conn_key *rk,
-	    struct hadp_conn *c, int *why)
+	    struct hadp_conn *c, int *why, bool *created)
 {
 	struct hadp_stats *st = p->st;
 	int err;
@@ -176,30 +177,39 @@ conn_insert(struct pkt *p, struct hadp_conn_key *k, struct hadp_conn_key *rk,
 		*why = HADP_DROP_CONN_TABLE_FULL;
 		return NULL;
 	}
+	*created = true;
 	st->conns_created++;
 	conn_publish(HADP_EV_CONN_NEW, k, c, st);
 	return bpf_map_lookup_elem(&conns, k);
 }
 
-static __always_inline __u8 conn_first_state(struct iphdr *ip, struct l4info *l)
+/*
+ * Only what opens a connection creates one: a TCP SYN alone, an ICMP
+ * echo request, any UDP datagram. A TCP segment without SYN for an
+ * unknown connection is dropped, not picked up (docs/nat.md): through
+ * SNAT it would get a new port the far end does not know anyway, and a
+ * connection carried over by failover or an agent restart has its entry.
+ */
+static __always_inline bool conn_opens(__u8 proto, const struct l4info *l)
 {
-	/* A TCP flow picked up mid-stream (no SYN) is already established. */
-	if (ip->protocol == IPPROTO_TCP && !(l->tcp_flags & TCP_SYN))
-		return HADP_CONN_ESTABLISHED;
-	return HADP_CONN_OPENING;
+	if (proto == IPPROTO_TCP)
+		return tcp_opens(l->tcp_flags);
+	if (proto == IPPROTO_ICMP)
+		return l->icmp_type == ICMP_ECHO_;
+	return true;
 }
 
 /* A new connection from the VM: VIP 1:1, or a free port of its range. */
 static __always_inline struct hadp_conn *
-conn_new_out(struct pkt *p, struct iphdr *ip, struct l4info *l,
-	     struct hadp_conn_key *k, struct hadp_vip *vip,
-	     struct hadp_snat *sn, __u64 now, int *why)
+conn_open_out(struct pkt *p, struct hadp_conn_key *k, struct hadp_vip *vip,
+	      struct hadp_snat *sn, __u64 now, int *why, bool *created)
 {
 	struct hadp_conn c = {
 		.last_seen = now,
 		.version = conn_first_version(),
 		.ifindex = p->ctx->ingress_ifindex,
-		.state = conn_first_state(ip, l),
+		.state = HADP_CONN_OPENING,
+		.opened_ms = conn_ms(now),
 	};
 	struct claim cl = { .key = *k };
 	int err;
@@ -235,7 +245,26 @@ conn_new_out(struct pkt *p, struct iphdr *ip, struct l4info *l,
 		}
 		c.nat_port = cl.port;
 	}
-	return conn_insert(p, k, &cl.rkey, &c, why);
+	return conn_insert(p, k, &cl.rkey, &c, why, created);
+}
+
+/* The interface's quota first: a refused connection writes nothing. */
+static __always_inline struct hadp_conn *
+conn_new_out(struct pkt *p, struct hadp_conn_key *k, struct hadp_vip *vip,
+	     struct hadp_snat *sn, __u64 now, int *why)
+{
+	__u32 ifindex = p->ctx->ingress_ifindex;
+	bool created = false;
+	struct hadp_conn *c;
+
+	if (!quota_take(ifindex, p->cfg, NULL)) {
+		*why = HADP_DROP_CONN_QUOTA;
+		return NULL;
+	}
+	c = conn_open_out(p, k, vip, sn, now, why, &created);
+	if (!created)
+		quota_put(ifindex, 0);
+	return c;
 }
 
 /* VM -> outside through a `nat` route. @tot is the IPv4 total length. */
@@ -295,12 +324,9 @@ static __always_inline int nat_outbound(struct pkt *p, struct iphdr *ip,
 		if (conn_track(c, k.proto, l.tcp_flags, true, now))
 			conn_publish(HADP_EV_CONN_UPDATE, &k, c, p->st);
 	} else {
-		/* Only an echo request opens an ICMP mapping, and a RST
-		 * never opens anything. */
-		if ((k.proto == IPPROTO_ICMP && l.icmp_type != ICMP_ECHO_) ||
-		    (k.proto == IPPROTO_TCP && (l.tcp_flags & TCP_RST)))
+		if (!conn_opens(k.proto, &l))
 			return drop(p->st, HADP_DROP_NO_CONN);
-		c = conn_new_out(p, ip, &l, &k, vip, sn, now, &why);
+		c = conn_new_out(p, &k, vip, sn, now, &why);
 		if (!c)
 			return drop(p->st, why);
 	}
@@ -360,10 +386,12 @@ static __always_inline const __u8 *nat_owner(__be32 ip, __be16 port)
 	return NULL;
 }
 
-/* A new connection from outside to a VIP: TCP SYN, UDP, ICMP echo. */
+/* A new connection from outside to the VIP @vip of interface @ifindex
+ * (@t): TCP SYN, UDP, ICMP echo, within the interface's and the VIP's
+ * quotas. */
 static __always_inline struct hadp_conn *
 conn_new_in(struct pkt *p, struct iphdr *ip, struct l4info *l, __u32 ifindex,
-	    struct hadp_iface *t, __u64 now, int *why)
+	    struct hadp_iface *t, const struct hadp_vip *vip, __u64 now, int *why)
 {
 	struct hadp_conn_key k = {
 		.vni = t->vni,
@@ -379,29 +407,37 @@ conn_new_in(struct pkt *p, struct iphdr *ip, struct l4info *l, __u32 ifindex,
 		.ifindex = ifindex,
 		.nat_ip = ip->daddr,
 		.nat_port = k.sport,
-		.state = conn_first_state(ip, l),
+		.state = HADP_CONN_OPENING,
 		.flags = HADP_CONN_VIP | HADP_CONN_INBOUND,
+		.opened_ms = conn_ms(now),
 	};
-	struct hadp_conn_key rk;
+	struct hadp_conn_key rk, *won;
+	struct hadp_conn *n = NULL;
+	bool created = false;
 	int err;
 
 	*why = HADP_DROP_NO_CONN;
-	if ((ip->protocol == IPPROTO_ICMP && l->icmp_type != ICMP_ECHO_) ||
-	    (ip->protocol == IPPROTO_TCP && (l->tcp_flags & TCP_RST)))
+	if (!conn_opens(ip->protocol, l))
 		return NULL;
+	if (!quota_take(ifindex, p->cfg, vip)) {
+		*why = HADP_DROP_CONN_QUOTA;
+		return NULL;
+	}
 	conn_rkey(&rk, &k, &c);
 	err = bpf_map_update_elem(&conns_rev, &rk, &k, BPF_NOEXIST);
 	if (err == -EEXIST) {
-		struct hadp_conn_key *won = bpf_map_lookup_elem(&conns_rev, &rk);
-
-		return won ? bpf_map_lookup_elem(&conns, won) : NULL;
-	}
-	if (err) {
+		won = bpf_map_lookup_elem(&conns_rev, &rk);
+		if (won)
+			n = bpf_map_lookup_elem(&conns, won);
+	} else if (err) {
 		conn_table_full(p->st);
 		*why = HADP_DROP_CONN_TABLE_FULL;
-		return NULL;
+	} else {
+		n = conn_insert(p, &k, &rk, &c, why, &created);
 	}
-	return conn_insert(p, &k, &rk, &c, why);
+	if (!created)
+		quota_put(ifindex, c.flags);
+	return n;
 }
 
 /*
@@ -417,6 +453,7 @@ static __always_inline int nat_inbound(struct xdp_md *ctx, struct hadp_stats *st
 	struct hadp_ifindex ik = { .ifindex = ul->ifindex };
 	struct iphdr *ip = (void *)(ip6 + 1);
 	struct pkt p = { .ctx = ctx, .st = st };
+	struct hadp_vip *vip = NULL;
 	struct hadp_conn *c = NULL;
 	struct hadp_conn_key rk = {}, k, *kp;
 	const __u8 *owner;
@@ -428,11 +465,10 @@ static __always_inline int nat_inbound(struct xdp_md *ctx, struct hadp_stats *st
 	int why;
 
 	if (ul->kind == HADP_UL_VIP) {
-		struct hadp_vip *v = bpf_map_lookup_elem(&vips, &ik);
-
-		if (!v)
+		vip = bpf_map_lookup_elem(&vips, &ik);
+		if (!vip)
 			return drop(st, HADP_DROP_WRONG_DST);
-		pub = v->ip;
+		pub = vip->ip;
 	} else {
 		struct hadp_snat *s = bpf_map_lookup_elem(&snat, &ik);
 
@@ -483,13 +519,18 @@ static __always_inline int nat_inbound(struct xdp_md *ctx, struct hadp_stats *st
 	if (c) {
 		if (conn_track(c, k.proto, l.tcp_flags, false, now))
 			conn_publish(HADP_EV_CONN_UPDATE, &k, c, st);
-	} else if (ul->kind == HADP_UL_VIP) {
+	} else if (vip) {
 		t = iface_get(ul->ifindex);
-		if (!t || !(t->flags & HADP_IFACE_IPV4))
+		p.cfg = config_get();
+		if (!t || !(t->flags & HADP_IFACE_IPV4) || !p.cfg)
 			return drop(st, HADP_DROP_WRONG_DST);
-		c = conn_new_in(&p, ip, &l, ul->ifindex, t, now, &why);
+		/* What the VIP refuses is counted as the interface's. */
+		p.st = stats_of(ul->ifindex);
+		if (!p.st)
+			return XDP_DROP;
+		c = conn_new_in(&p, ip, &l, ul->ifindex, t, vip, now, &why);
 		if (!c)
-			return drop(st, why);
+			return drop(p.st, why);
 		k.src = t->ipv4;
 		k.sport = c->nat_port;
 	} else {

@@ -52,33 +52,15 @@ struct hadp_nd {
 #define ICMP6_FRAME	(14 + 40 + 8 + QUOTE6_LEN)
 #define NA_FRAME	(14 + 40 + 32)
 
-static __always_inline bool icmp_allowed(struct hadp_config *cfg)
+/* The ICMP error bucket of the interface the packet came in on, per CPU:
+ * one VM sending TTL=1 or oversized DF packets empties its own, never
+ * another VM's (their PMTU discovery depends on it). */
+static __always_inline bool icmp_allowed(struct pkt *p)
 {
-	__u32 k = 0;
-	struct hadp_ratelimit *rl;
-	__u64 now, elapsed, add;
+	struct hadp_ratelimit *rl = ratelimit_of(p->ctx->ingress_ifindex);
 
-	rl = bpf_map_lookup_elem(&ratelimit, &k);
-	if (!rl)
-		return false;
-	now = bpf_ktime_get_ns();
-	elapsed = now - rl->last_ns;
-	if (elapsed >= 1000000000ULL) {
-		rl->tokens = cfg->icmp_burst;
-		rl->last_ns = now;
-	} else {
-		add = elapsed * cfg->icmp_rate / 1000000000ULL;
-		if (add) {
-			rl->tokens += add;
-			if (rl->tokens > cfg->icmp_burst)
-				rl->tokens = cfg->icmp_burst;
-			rl->last_ns = now;
-		}
-	}
-	if (!rl->tokens)
-		return false;
-	rl->tokens--;
-	return true;
+	return rl && bucket_take(&rl->icmp, p->cfg->icmp_rate,
+				 p->cfg->icmp_burst);
 }
 
 /* Resize the frame to @len bytes; returns false if the driver refuses. */
@@ -183,7 +165,7 @@ static __always_inline int reply_icmp4(struct pkt *p, __u8 type, __u8 code,
 	struct ethhdr *eth;
 	struct iphdr *ip;
 
-	if (!icmp_allowed(p->cfg))
+	if (!icmp_allowed(p))
 		return drop(p->st, HADP_DROP_ICMP_RATELIMIT);
 	data = (void *)(long)p->ctx->data;
 	data_end = (void *)(long)p->ctx->data_end;
@@ -238,7 +220,7 @@ static __always_inline int reply_icmp6(struct pkt *p, __u8 type, __u32 info,
 	struct ethhdr *eth;
 	__u32 len = 8 + QUOTE6_LEN;
 
-	if (!icmp_allowed(p->cfg))
+	if (!icmp_allowed(p))
 		return drop(p->st, HADP_DROP_ICMP_RATELIMIT);
 	data = (void *)(long)p->ctx->data;
 	data_end = (void *)(long)p->ctx->data_end;

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * hadp_sweep: aging and flushing of connections, run by the control plane
+ * hadp_sweep: aging, flushing and eviction of connections, run by the control plane
  * through BPF_PROG_TEST_RUN (never attached, never in the root's array).
  * It lives in BPF so that its deletes are published on the same ring
  * buffer as the datapath's, in the same format: nothing disappears without
@@ -30,11 +30,16 @@ static long sweep_one(struct bpf_map *map, struct hadp_conn_key *k,
 	sc->scanned++;
 	if (sc->ifindex && c->ifindex != sc->ifindex)
 		return 0;
-	if (sc->mode == HADP_SWEEP_AGE) {
-		idle = sc->now > c->last_seen ? sc->now - c->last_seen : 0;
-		if (idle < (__u64)conn_timeout(k, c, sc->to) * NSEC)
-			return 0;
-	}
+	idle = sc->now > c->last_seen ? sc->now - c->last_seen : 0;
+	if (sc->mode == HADP_SWEEP_AGE &&
+	    idle < (__u64)conn_timeout(k, c, sc->to) * NSEC)
+		return 0;
+	/* Near full: the never answered go first, those in a handshake
+	 * (idle less than a second) stay. */
+	if (sc->mode == HADP_SWEEP_EVICT &&
+	    (c->state != HADP_CONN_OPENING ||
+	     idle < HADP_EVICT_IDLE_MS * 1000000ULL))
+		return 0;
 	if (conn_delete(k, c))
 		sc->deleted++;
 	return 0;
@@ -53,7 +58,7 @@ int hadp_sweep(struct xdp_md *ctx)
 	if ((void *)(req + 1) > data_end)
 		return XDP_ABORTED;
 	cfg = config_get();
-	if (!cfg || (req->mode != HADP_SWEEP_AGE && req->mode != HADP_SWEEP_FLUSH))
+	if (!cfg || req->mode < HADP_SWEEP_AGE || req->mode > HADP_SWEEP_EVICT)
 		return XDP_ABORTED;
 	sc.now = bpf_ktime_get_ns();
 	sc.mode = req->mode;

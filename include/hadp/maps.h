@@ -170,28 +170,53 @@ enum hadp_timeout {
 	HADP_TO_TCP_CLOSING,	/* FIN seen, or RST */
 	HADP_TO_UDP,
 	HADP_TO_ICMP,
+	HADP_TO_UNREPLIED,	/* UDP, ICMP: never answered */
 	HADP_TO_MAX,
 };
 
-#define HADP_DEFAULT_TIMEOUTS	{ 120, 7440, 10, 30, 30 }
+#define HADP_DEFAULT_TIMEOUTS	{ 120, 7440, 10, 30, 30, 10 }
 
 struct hadp_config {
 	__be32 gw4;		/* virtual gateway, default 169.254.0.1 */
 	__u8 gw6[16];		/* default fe80::1 */
-	__u32 icmp_rate;	/* ICMP errors per second per CPU */
+	__u32 icmp_rate;	/* ICMP errors per second per interface per CPU */
 	__u32 icmp_burst;
 	__u8 nat_router[16];	/* public traffic leaves towards it; :: = none */
 	__u32 timeout[HADP_TO_MAX];
+	__u32 conn_limit;	/* an interface's connections, unless "quotas" says */
+	__u32 vip_conn_limit;	/* a VIP's inbound ones, unless its own says */
+	__u32 event_rate;	/* NEW and UPDATE deltas a second per interface
+				 * per CPU; 0: no budget */
+	__u32 event_burst;
 };
+
+/* Default quotas, as shares of "conns" (docs/nat.md): an interface may
+ * hold a quarter of the table, its VIP's inbound connections half of
+ * that, so that a flood from the internet leaves the VM room to open its
+ * own. */
+#define HADP_DEFAULT_CONN_SHARE		4
+#define HADP_DEFAULT_VIP_CONN_SHARE	2
+
+/* The event budget: the ring (256 KiB, about 2,700 deltas) drained by an
+ * agent that keeps up with far more, so that one interface's deltas can
+ * never fill it for the others (docs/nat.md). */
+#define HADP_DEFAULT_EVENT_RATE		1000
+#define HADP_DEFAULT_EVENT_BURST	500
 
 #define HADP_DEFAULT_ICMP_RATE	100
 #define HADP_DEFAULT_ICMP_BURST	20
 
-/* "ratelimit": per-CPU token bucket for ICMP errors built in XDP, and
- * when "conns" was last reported full. */
-struct hadp_ratelimit {
+/* "ratelimit": per-CPU, keyed by ifindex: the interface's token buckets
+ * for ICMP errors built in XDP and for its deltas; ifindex 0's says when
+ * "conns" was last reported full. */
+struct hadp_bucket {
 	__u64 last_ns;
 	__u64 tokens;
+};
+
+struct hadp_ratelimit {
+	struct hadp_bucket icmp;
+	struct hadp_bucket events;
 	__u64 full_signalled_ns;
 };
 
@@ -211,6 +236,7 @@ struct hadp_snat {
 struct hadp_vip {
 	__be32 ip;
 	__u8 underlay[16];
+	__u32 conn_limit;	/* inbound connections; 0: config's */
 };
 
 /*
@@ -256,7 +282,8 @@ enum hadp_conn_state {
 	HADP_CONN_OPENING = 1,	/* TCP: SYN seen; UDP/ICMP: no reply yet */
 	HADP_CONN_ESTABLISHED,	/* TCP: reply seen; UDP/ICMP: reply seen */
 	HADP_CONN_CLOSING,	/* TCP: FIN seen */
-	HADP_CONN_CLOSED,	/* TCP: RST seen */
+	HADP_CONN_CLOSED,	/* TCP: RST seen; left only by a new SYN,
+				 * HADP_REOPEN_MS after the last opening */
 };
 
 enum hadp_conn_flags {
@@ -266,6 +293,12 @@ enum hadp_conn_flags {
 	HADP_CONN_FIN_IN = 1 << 3,	/* FIN from outside */
 };
 
+/* A connection is opened again (a new SYN on its 4-tuple once it is
+ * closing or closed) at most once in this long: within an incarnation the
+ * state only moves forward, so an entry publishes at most five deltas a
+ * second however its packets flip it (docs/nat.md). */
+#define HADP_REOPEN_MS		1000
+
 struct hadp_conn {
 	__u64 last_seen;	/* bpf_ktime_get_ns(), refreshed at most 1/s */
 	__u32 version;		/* +1 on every state change */
@@ -274,6 +307,25 @@ struct hadp_conn {
 	__be16 nat_port;	/* ... and its port (ICMP: identifier) */
 	__u8 state;		/* enum hadp_conn_state */
 	__u8 flags;		/* enum hadp_conn_flags */
+	__u32 opened_ms;	/* when this incarnation began (ms, wraps) */
+};
+
+/*
+ * Connection quotas (docs/nat.md). Every connection counts against the
+ * VM interface it belongs to (conn.ifindex), whatever its direction; one
+ * opened from outside to a VIP counts against the VIP's inbound share
+ * too. "quotas" holds the operator's limits, written by the CLI alone;
+ * "conn_counts" what is held, kept by the datapath with atomic adds on
+ * every insert and delete, and rebuilt from "conns" by the agent when
+ * entries were written from userspace (promotion). Both keyed by ifindex.
+ */
+struct hadp_quota {
+	__u32 conn_limit;	/* 0: config's conn_limit */
+};
+
+struct hadp_conn_count {
+	__s32 conns;		/* signed: a rebuild races with deletes */
+	__s32 vip_conns;	/* HADP_CONN_INBOUND ones */
 };
 
 /*
@@ -284,7 +336,10 @@ struct hadp_conn {
 enum hadp_sweep_mode {
 	HADP_SWEEP_AGE = 1,	/* delete what has timed out */
 	HADP_SWEEP_FLUSH = 2,	/* delete everything (of ifindex, if set) */
+	HADP_SWEEP_EVICT = 3,	/* delete the never answered, idle 1 s */
 };
+
+#define HADP_EVICT_IDLE_MS	1000
 
 struct hadp_sweep {
 	__u32 mode;
@@ -320,6 +375,7 @@ enum hadp_drop_reason {
 	HADP_DROP_CONN_TABLE_FULL,	/* counted and signalled, never evicted */
 	HADP_DROP_NO_CONN,	/* to a NAT IP and port no connection holds */
 	HADP_DROP_FRAGMENT,	/* non-first IPv4 fragment through NAT */
+	HADP_DROP_CONN_QUOTA,	/* the interface's or its VIP's quota is held */
 	HADP_DROP_MAX,
 };
 
@@ -338,6 +394,7 @@ struct hadp_stats {
 	__u64 nat_relayed;	/* sent on to the neighbour owning the port */
 	__u64 conns_created;
 	__u64 events_lost;	/* ring buffer full: the agent missed a delta */
+	__u64 events_throttled;	/* over the interface's event budget */
 	__u64 drops[HADP_DROP_MAX];
 };
 

@@ -78,6 +78,7 @@ TCase *tcase_uplink(void);
 TCase *tcase_root(void);
 TCase *tcase_nat(void);
 TCase *tcase_nat_table(void);
+TCase *tcase_tenant(void);
 
 /* Sizes of conns / conns_rev for the next env_setup (0: the default). */
 extern uint32_t env_conns_max;

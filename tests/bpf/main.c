@@ -21,6 +21,7 @@ int main(void)
 	suite_add_tcase(s, tcase_root());
 	suite_add_tcase(s, tcase_nat());
 	suite_add_tcase(s, tcase_nat_table());
+	suite_add_tcase(s, tcase_tenant());
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);

@@ -404,3 +404,73 @@ capture() {
 	[ -s "$pcap" ] || return 1
 	tcpdump -n -v -r "$pcap" 2>/dev/null | tee /dev/stderr | grep -q .
 }
+
+# nat_fabric HV INET IP=UL...: hypervisor HV (ul0 fd00:1::a/64, MTU 1600)
+# behind a router rtr (ulA fd00:1::1) that is the NAT router as the kernel
+# does it (fd00:f::1: seg6local End.DX4 towards INET) and routes each IP
+# back to HV's underlay address UL (seg6 encap.red), and an internet host
+# inet at INET/24 behind rtr's inet0 (.1). No reverse-path filter and no
+# ICMP error rate limit in rtr and inet: every error goes to one NAT IP.
+nat_fabric() {
+	local hv=$1 inet=$2 x
+	shift 2
+	add_hv "$hv"
+	add_ns rtr
+	add_ns inet
+	for x in rtr inet; do
+		must n $x sysctl -qw net.ipv4.conf.all.rp_filter=0 \
+			net.ipv4.conf.default.rp_filter=0 net.ipv4.icmp_ratelimit=0
+	done
+	veth_pair "$hv" ul0 rtr ulA
+	veth_pair rtr inet0 inet eth0
+	must n "$hv" ip link set dev ul0 mtu 1600
+	must n rtr ip link set dev ulA mtu 1600
+	must n "$hv" ip -6 addr add fd00:1::a/64 dev ul0 nodad
+	must n rtr ip -6 addr add fd00:1::1/64 dev ulA nodad
+	must n rtr ip addr add "${inet%.*}.1/24" dev inet0
+	must n inet ip addr add "$inet/24" dev eth0
+	must n inet ip route add default via "${inet%.*}.1"
+	must n "$hv" ip -6 route add default via fd00:1::1
+	must n rtr sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
+	must n rtr ip -6 route add fd00:a::/64 via fd00:1::a
+	must n rtr ip sr tunsrc set fd00:f::1
+	must n rtr ip -6 route add fd00:f::1/128 encap seg6local action End.DX4 nh4 "$inet" dev inet0
+	for x in "$@"; do
+		must n rtr ip route add "${x%=*}/32" encap seg6 mode encap.red segs "${x#*=}" dev ulA
+	done
+}
+
+# ---- the events ring buffer ---------------------------------------------------
+
+# evdump_build: tests/netns/evdump.c compiled into the scratch directory,
+# its path in $EVDUMP.
+evdump_build() {
+	EVDUMP=$TESTDIR/evdump
+	# shellcheck disable=SC2046
+	must gcc -O2 -Wall -Werror -I"$HADP_SRC/include" -o "$EVDUMP" \
+		"$HADP_SRC/tests/netns/evdump.c" $(pkg-config --cflags --libs libbpf)
+}
+
+# evdump_start HV OUT: follow HV's ring buffer into OUT (JSON lines); returns
+# once nothing produced from now on can be missed. Its pid is in $EVPID.
+evdump_start() {
+	"$EVDUMP" "$(bpffs "$1")/hadp/${INSTANCE:-default}/events" >"$2" 2>"$2.err" &
+	EVPID=$!
+	bg_pid "$EVPID"
+	for _ in $(seq 50); do
+		grep -q '"ready"' "$2" && return 0
+		sleep 0.1
+	done
+	cat "$2.err"
+	return 1
+}
+
+# evdump_stop OUT: stop the evdump writing OUT; passes when it drained the
+# ring and said eof.
+evdump_stop() {
+	kill -TERM "$EVPID"
+	wait "$EVPID"
+	local rc=$?
+	cat "$1.err"
+	tail -n 1 "$1" | grep -q '"eof"' && [ "$rc" -eq 0 ]
+}

@@ -438,6 +438,7 @@ START_TEST(test_sweep)
 	cfg.timeout[HADP_TO_TCP_CLOSING] = 2;
 	cfg.timeout[HADP_TO_UDP] = 4;
 	cfg.timeout[HADP_TO_ICMP] = 4;
+	cfg.timeout[HADP_TO_UNREPLIED] = 4;
 	ck_assert_int_eq(bpf_map_update_elem(inst.maps[HADP_MAP_CONFIG].fd,
 					     &zero, &cfg, BPF_EXIST), 0);
 	conn_put(&inst, 6, 1, 5, HADP_CONN_ESTABLISHED, 3);	/* kept */
@@ -461,8 +462,9 @@ START_TEST(test_sweep)
 	ck_assert_int_eq(d.deletes, 3);
 	ck_assert_uint_eq(d.ifindex_sum, 5 + 5 + 6);
 
-	/* Shorter timeouts age more: udp 1s takes the udp one of 1s. */
-	cfg.timeout[HADP_TO_UDP] = 1;
+	/* Shorter timeouts age more: unreplied 1s takes the unanswered udp
+	 * one of 1s. */
+	cfg.timeout[HADP_TO_UNREPLIED] = 1;
 	ck_assert_int_eq(bpf_map_update_elem(inst.maps[HADP_MAP_CONFIG].fd,
 					     &zero, &cfg, BPF_EXIST), 0);
 	ck_assert_int_eq(hadp_inst_sweep(&h, &inst, HADP_SWEEP_AGE, 0, &res),

@@ -302,7 +302,7 @@ START_TEST(test_names)
 			  offsetof(struct hadp_stats, snat));
 	ck_assert_str_eq(hadp_stats_fields[9].name, "snat");
 	ck_assert_str_eq(hadp_stats_fields[hadp_nr_stats_fields - 1].name,
-			 "events_lost");
+			 "events_throttled");
 
 	ck_assert_str_eq(hadp_route_type_name(HADP_ROUTE_LOCAL), "local");
 	ck_assert_str_eq(hadp_route_type_name(HADP_ROUTE_REMOTE), "remote");

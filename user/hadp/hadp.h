@@ -100,6 +100,19 @@ int vip_find_ip(const struct hadp_inst *inst, __be32 ip, __u32 *ifindex);
 /* 1 when ip has port ranges in inst's nat_ips, 0 when not. */
 int nat_ip_known(const struct hadp_inst *inst, __be32 ip);
 
+/* quota.c: `conn-limit N|default` (0 for default), written into t as
+ * the interface's limit (quotas); unwrite drops its limit and counts. */
+int quota_parse(const char *s, __u32 *limit);
+int quota_write(struct hadp_txn *t, const struct hadp_inst *inst,
+		__u32 ifindex, __u32 limit);
+int quota_unwrite(struct hadp_txn *t, const struct hadp_inst *inst,
+		  __u32 ifindex);
+int iface_set(struct cli *c, int argc, char **argv);
+/* " conn-limit L conns N" of the interface, or of its VIP's inbound
+ * share when vip is given. */
+int quota_print(const struct hadp_inst *inst, __u32 ifindex,
+		const struct hadp_vip *vip);
+
 int do_iface(struct cli *c, int argc, char **argv);
 int do_route(struct cli *c, int argc, char **argv);
 int do_uplink(struct cli *c, int argc, char **argv);

@@ -213,7 +213,8 @@ static int iface_conflicts(struct hadp_inst *inst, const struct hadp_iface *n,
 }
 
 static int iface_write(struct hadp_txn *t, struct hadp_inst *inst,
-		       const struct hadp_iface *n, __u32 ifindex)
+		       const struct hadp_iface *n, __u32 ifindex,
+		       __u32 conn_limit)
 {
 	struct hadp_underlay ulv = { .kind = HADP_UL_IFACE, .ifindex = ifindex };
 	struct hadp_route rt = { .type = HADP_ROUTE_LOCAL, .ifindex = ifindex,
@@ -234,6 +235,8 @@ static int iface_write(struct hadp_txn *t, struct hadp_inst *inst,
 	err = hadp_txn_update(t, &inst->maps[HADP_MAP_STATS], &key, zero,
 			      BPF_ANY);
 	free(zero);
+	/* The limit before the interface: its first connection obeys it. */
+	err = err ?: quota_write(t, inst, ifindex, conn_limit);
 	err = err ?: hadp_txn_update(t, &inst->maps[HADP_MAP_IFACES], &key, n,
 				     BPF_NOEXIST);
 	err = err ?: hadp_txn_update(t, &inst->maps[HADP_MAP_UNDERLAY], &ul,
@@ -253,13 +256,14 @@ static int iface_write(struct hadp_txn *t, struct hadp_inst *inst,
 static int iface_add(struct cli *c, int argc, char **argv)
 {
 	static const char *const keys[] = {
-		"dev", "vni", "mac", "ipv4", "ipv6", "underlay",
+		"dev", "vni", "mac", "ipv4", "ipv6", "underlay", "conn-limit",
 	};
-	enum { DEV, VNI, MAC, IPV4, IPV6, UNDERLAY };
+	enum { DEV, VNI, MAC, IPV4, IPV6, UNDERLAY, CONN_LIMIT };
 	struct hadp_txn t = HADP_TXN_INIT;
 	struct hadp_iface n = {};
 	const char *v[ARRAY_SIZE(keys)];
 	struct hadp_link dev;
+	__u32 conn_limit = 0;
 	int i, err;
 
 	if (argc < 1)
@@ -280,7 +284,8 @@ static int iface_add(struct cli *c, int argc, char **argv)
 	    parse_ipv6_host("underlay", v[UNDERLAY], n.underlay) ||
 	    (v[MAC] && parse_mac("mac", v[MAC], n.mac)) ||
 	    (v[IPV4] && parse_ipv4_host("ipv4", v[IPV4], &n.ipv4)) ||
-	    (v[IPV6] && parse_ipv6_host("ipv6", v[IPV6], n.ipv6)))
+	    (v[IPV6] && parse_ipv6_host("ipv6", v[IPV6], n.ipv6)) ||
+	    (v[CONN_LIMIT] && quota_parse(v[CONN_LIMIT], &conn_limit)))
 		return -EINVAL;
 	n.flags = (v[IPV4] ? HADP_IFACE_IPV4 : 0) |
 		  (v[IPV6] ? HADP_IFACE_IPV6 : 0);
@@ -306,7 +311,7 @@ static int iface_add(struct cli *c, int argc, char **argv)
 	if (err)
 		return err;
 	for (i = 0; !err && i < c->n; i++)
-		err = iface_write(&t, &c->insts[i], &n, dev.ifindex);
+		err = iface_write(&t, &c->insts[i], &n, dev.ifindex, conn_limit);
 	/* Maps first, then the root: the program finds its interface. */
 	err = err ?: hadp_root_attach(&c->host, dev.ifindex, HADP_KIND_VM);
 	if (err)
@@ -334,6 +339,12 @@ static int iface_unwrite(struct hadp_txn *t, struct hadp_inst *inst,
 		err = hadp_txn_delete(t, &inst->maps[HADP_MAP_ROUTES6], &k6);
 	err = err ?: hadp_txn_delete(t, &inst->maps[HADP_MAP_IFACES], &key);
 	err = err ?: hadp_txn_delete(t, &inst->maps[HADP_MAP_STATS], &key);
+	/* What the datapath made for it on first use (ICMP errors, quota). */
+	if (!err) {
+		err = hadp_txn_delete(t, &inst->maps[HADP_MAP_RATELIMIT], &key);
+		err = err == -ENOENT ? 0 : err;
+	}
+	err = err ?: quota_unwrite(t, inst, e->ifindex);
 	/* Whatever is missing already is as good as deleted. */
 	return err == -ENOENT ? 0 : err;
 }
@@ -429,6 +440,7 @@ static void iface_print_nat(const struct hadp_inst *inst, __u32 ifindex)
 		print_string("ip", " vip ip %s", fmt_ipv4(vip.ip, a));
 		print_string("underlay", " underlay %s",
 			     fmt_ipv6(vip.underlay, a));
+		quota_print(inst, ifindex, &vip);
 		close_object();
 	}
 }
@@ -453,6 +465,9 @@ static int iface_print(struct cli *c, const struct hadp_inst *inst,
 	if (v->flags & HADP_IFACE_IPV6)
 		print_string("ipv6", " ipv6 %s", fmt_ipv6(v->ipv6, a));
 	print_string("underlay", " underlay %s", fmt_ipv6(v->underlay, a));
+	print_text("\n   ");
+	if (quota_print(inst, e->ifindex, NULL))
+		return -EIO;
 	iface_print_nat(inst, e->ifindex);
 	if (c->stats && print_ifstats(inst, e->ifindex))
 		return -EIO;
@@ -505,6 +520,8 @@ int do_iface(struct cli *c, int argc, char **argv)
 		return iface_add(c, argc - 1, argv + 1);
 	if (!strcmp(argv[0], "del"))
 		return iface_del(c, argc - 1, argv + 1);
+	if (!strcmp(argv[0], "set"))
+		return iface_set(c, argc - 1, argv + 1);
 	return cli_usage_error("iface", argv[0]);
 }
 

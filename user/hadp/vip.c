@@ -99,23 +99,66 @@ static int vip_add_write(struct hadp_txn *t, const struct hadp_inst *inst,
 
 static int vip_add(struct cli *c, int argc, char **argv)
 {
-	static const char *const keys[] = { "iface", "ip", "underlay" };
-	enum { IFACE, IP, UNDERLAY };
+	static const char *const keys[] = {
+		"iface", "ip", "underlay", "conn-limit",
+	};
+	enum { IFACE, IP, UNDERLAY, CONN_LIMIT };
 	const char *v[ARRAY_SIZE(keys)];
 	struct hadp_vip vip = {};
 	int i;
 
 	if (cli_kv(argc, argv, keys, ARRAY_SIZE(keys), v))
 		return -EINVAL;
-	for (i = 0; i < (int)ARRAY_SIZE(keys); i++)
+	for (i = 0; i < CONN_LIMIT; i++)
 		if (!v[i])
 			return cli_missing(keys[i]);
 	if (parse_name("iface", v[IFACE]) ||
 	    parse_ipv4_host("ip", v[IP], &vip.ip) ||
-	    parse_ipv6_host("underlay", v[UNDERLAY], vip.underlay))
+	    parse_ipv6_host("underlay", v[UNDERLAY], vip.underlay) ||
+	    (v[CONN_LIMIT] && quota_parse(v[CONN_LIMIT], &vip.conn_limit)))
 		return -EINVAL;
 
 	return iface_attr_add(c, v[IFACE], vip_add_check, vip_add_write, &vip);
+}
+
+/* hadp vip set iface NAME conn-limit N|default */
+static int vip_set(struct cli *c, int argc, char **argv)
+{
+	static const char *const keys[] = { "iface", "conn-limit" };
+	enum { IFACE, CONN_LIMIT };
+	struct hadp_txn t = HADP_TXN_INIT;
+	__u32 ifindex[HADP_MAX_INSTANCES], limit;
+	const char *v[ARRAY_SIZE(keys)];
+	struct hadp_ifindex key;
+	struct hadp_vip vip;
+	int i, err;
+
+	if (cli_kv(argc, argv, keys, ARRAY_SIZE(keys), v))
+		return -EINVAL;
+	for (i = 0; i < (int)ARRAY_SIZE(keys); i++)
+		if (!v[i])
+			return cli_missing(keys[i]);
+	if (parse_name("iface", v[IFACE]) || quota_parse(v[CONN_LIMIT], &limit))
+		return -EINVAL;
+	err = cli_open_write(c);
+	err = err ?: iface_find_all(c, v[IFACE], ifindex);
+	for (i = 0; !err && i < c->n; i++) {
+		key.ifindex = ifindex[i];
+		err = hadp_map_lookup(&c->insts[i].maps[HADP_MAP_VIPS], &key, &vip);
+		if (err == -ENOENT)
+			hadp_err("iface %s has no VIP (instance %s)", v[IFACE],
+				 c->insts[i].name);
+		if (err)
+			break;
+		vip.conn_limit = limit;
+		err = hadp_txn_update(&t, &c->insts[i].maps[HADP_MAP_VIPS], &key,
+				      &vip, BPF_ANY);
+	}
+	if (err)
+		hadp_txn_rollback(&t);
+	else
+		hadp_txn_commit(&t);
+	return err;
 }
 
 static int vip_unwrite(struct hadp_txn *t, const struct hadp_inst *inst,
@@ -202,7 +245,8 @@ static int vip_show(struct cli *c, int argc, char **argv)
 		print_string("ip", " ip %s", fmt_ipv4(e[i].v.ip, a));
 		print_string("underlay", " underlay %s",
 			     fmt_ipv6(e[i].v.underlay, a));
-		if (c->stats)
+		err = quota_print(inst, e[i].ifindex, &e[i].v);
+		if (!err && c->stats)
 			err = print_ifstats(inst, e[i].ifindex);
 		print_nl();
 		close_object();
@@ -220,5 +264,7 @@ int do_vip(struct cli *c, int argc, char **argv)
 		return vip_add(c, argc - 1, argv + 1);
 	if (!strcmp(argv[0], "del"))
 		return vip_del(c, argc - 1, argv + 1);
+	if (!strcmp(argv[0], "set"))
+		return vip_set(c, argc - 1, argv + 1);
 	return cli_usage_error("vip", argv[0]);
 }

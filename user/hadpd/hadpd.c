@@ -290,6 +290,8 @@ static int on_event(void *ctx, void *data, size_t len)
 	atomic_fetch_add(&d->deltas[type < HADPD_EV_MAX ? type : HADPD_EV_OTHER], 1);
 	hlog(LOG_DEBUG_P, "delta type %u ifindex %u version %llu", type,
 	     ev->ifindex, (unsigned long long)(len >= 16 ? ev->version : 0));
+	if (type == HADP_EV_CONN_TABLE_FULL)
+		atomic_store(&d->evict_due, true);
 	if (len < sizeof(*ev))
 		return 0;	/* a record with no payload (table full) */
 	if (d->delta_hook && d->delta_hook(d->delta_ctx, ev, len) < 0)
@@ -311,6 +313,25 @@ static void age(struct hadpd *d)
 	hlog(res.deleted ? LOG_INFO_P : LOG_DEBUG_P,
 	     "aging: %llu connections scanned, %llu deleted",
 	     (unsigned long long)res.scanned, (unsigned long long)res.deleted);
+	/* Seven eighths full after aging: room is made before it is out. */
+	if ((res.scanned - res.deleted) * 8 >=
+	    7ull * d->inst.maps[HADP_MAP_CONNS].max_entries)
+		atomic_store(&d->evict_due, true);
+}
+
+/* The table is (nearly) full: the never answered go, each delete
+ * published like the datapath's, so the standby follows. */
+static void evict(struct hadpd *d)
+{
+	struct hadp_sweep res = { 0 };
+
+	if (hadp_inst_sweep(&d->host, &d->inst, HADP_SWEEP_EVICT, 0, &res)) {
+		atomic_fetch_add(&d->sweep_errors, 1);
+		return;
+	}
+	atomic_fetch_add(&d->evicted, res.deleted);
+	hlog(LOG_NOTICE_P, "connection table full: %llu never answered connections evicted of %llu",
+	     (unsigned long long)res.deleted, (unsigned long long)res.scanned);
 }
 
 /* The delta hook: the active mirrors every delta to its peer. */
@@ -404,6 +425,7 @@ int main(int argc, char **argv)
 	struct pollfd pfd[4];
 	sigset_t sigs, old;
 	uint64_t next_age = 0, next_audit = 0, next_neigh = 0, next_status = 0;
+	uint64_t next_evict = 0;
 	int err, ret = 1, n, sfd;
 
 	d.lock_fd = d.status_fd = d.wake_fd = d.neigh_fd = -1;
@@ -510,6 +532,12 @@ int main(int argc, char **argv)
 		if (atomic_load(&d.role) == HADPD_ACTIVE && now_ms() >= next_age) {
 			age(&d);
 			next_age = now_ms() + d.age_interval * 1000ull;
+		}
+		/* A scan of the whole table: once a second at most. */
+		if (atomic_load(&d.role) == HADPD_ACTIVE && now_ms() >= next_evict &&
+		    atomic_exchange(&d.evict_due, false)) {
+			evict(&d);
+			next_evict = now_ms() + 1000;
 		}
 		if (d.neigh_dirty && now_ms() >= next_neigh) {
 			d.neigh_dirty = false;

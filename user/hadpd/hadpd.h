@@ -83,6 +83,8 @@ struct hadpd {
 	atomic_uint_fast64_t sweep_errors;
 	atomic_uint_fast64_t swept;		/* entries scanned */
 	atomic_uint_fast64_t aged;		/* entries deleted */
+	atomic_uint_fast64_t evicted;		/* never answered, table near full */
+	atomic_bool evict_due;		/* the table is full or nearly */
 	atomic_uint_fast64_t promotions;
 	atomic_bool promote_due;	/* lock taken, or the orchestrator said so */
 	atomic_bool demote_due;		/* orchestrated only */

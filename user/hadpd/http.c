@@ -298,6 +298,10 @@ static void metrics(struct hadpd *d, struct buf *b)
 		"# TYPE hadp_events_lost_total counter\n"
 		"hadp_events_lost_total{instance=\"%s\"} %llu\n", in,
 		(unsigned long long)st.events_lost);
+	bprintf(b, "# HELP hadp_events_throttled_total Deltas over an interface's event budget, not published (the refresh carries them).\n"
+		"# TYPE hadp_events_throttled_total counter\n"
+		"hadp_events_throttled_total{instance=\"%s\"} %llu\n", in,
+		(unsigned long long)st.events_throttled);
 	bprintf(b, "# HELP hadp_drops_total Packets this instance's programs dropped, by reason.\n"
 		"# TYPE hadp_drops_total counter\n");
 	for (i = 0; i < HADP_DROP_MAX; i++)
@@ -316,10 +320,14 @@ static void metrics(struct hadpd *d, struct buf *b)
 		"hadp_sweep_errors_total{instance=\"%s\"} %llu\n"
 		"# HELP hadp_sweep_deleted_total Connections deleted by aging.\n"
 		"# TYPE hadp_sweep_deleted_total counter\n"
-		"hadp_sweep_deleted_total{instance=\"%s\"} %llu\n",
+		"hadp_sweep_deleted_total{instance=\"%s\"} %llu\n"
+		"# HELP hadp_evicted_total Never answered connections evicted from a (nearly) full table.\n"
+		"# TYPE hadp_evicted_total counter\n"
+		"hadp_evicted_total{instance=\"%s\"} %llu\n",
 		in, (unsigned long long)atomic_load(&d->sweeps),
 		in, (unsigned long long)atomic_load(&d->sweep_errors),
-		in, (unsigned long long)atomic_load(&d->aged));
+		in, (unsigned long long)atomic_load(&d->aged),
+		in, (unsigned long long)atomic_load(&d->evicted));
 	fill = atomic_load(&d->conns_fill);
 	bprintf(b, "# HELP hadp_conns_entries Entries in the conns table.\n"
 		"# TYPE hadp_conns_entries gauge\n"

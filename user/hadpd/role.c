@@ -65,6 +65,9 @@ int hadpd_promote(struct hadpd *d)
 	if (err)
 		hlog(LOG_WARN_P, "promotion: marking connections as seen: %s",
 		     strerror(-err));
+	/* The mirror and the reconcile wrote entries the datapath never
+	 * counted: the quotas start from what the table holds. */
+	hadp_conn_counts_rebuild(&d->inst);
 	if (hadp_active_set(&d->host, d->inst.index)) {
 		hlog(LOG_ERR_P, "promotion failed: could not write the active entry");
 		if (have_old)
@@ -77,6 +80,7 @@ int hadpd_promote(struct hadpd *d)
 			if (err)
 				hlog(LOG_WARN_P, "promotion: second reconcile from %s: %s",
 				     old.name, strerror(-err));
+			hadp_conn_counts_rebuild(&d->inst);
 		}
 		hadp_inst_close(&old);
 	}

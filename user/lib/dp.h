@@ -47,6 +47,8 @@ enum hadp_map_id {
 	HADP_MAP_NAT_IPS,
 	HADP_MAP_CONNS,
 	HADP_MAP_CONNS_REV,
+	HADP_MAP_QUOTAS,
+	HADP_MAP_CONN_COUNTS,
 	HADP_MAP_MAX,
 };
 
@@ -162,5 +164,15 @@ int hadp_inst_sweep(const struct hadp_host *h, const struct hadp_inst *i,
 /* The same on a program fd. */
 int hadp_sweep_run(int prog_fd, __u32 mode, __u32 ifindex,
 		   struct hadp_sweep *res);
+
+/*
+ * Set "conn_counts" to what "conns" holds, interface by interface (and
+ * delete the counts of interfaces that hold none). The datapath keeps the
+ * counts on its own inserts and deletes; entries written from userspace
+ * (the mirror on a standby, a promotion's reconcile) are not counted
+ * until this runs. A connection made or deleted by the datapath while the
+ * table is read may be off by one until the next rebuild.
+ */
+int hadp_conn_counts_rebuild(const struct hadp_inst *i);
 
 #endif /* HADP_DP_H */

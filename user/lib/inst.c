@@ -38,6 +38,8 @@ const char *const hadp_map_names[HADP_MAP_MAX] = {
 	[HADP_MAP_NAT_IPS]	= "nat_ips",
 	[HADP_MAP_CONNS]	= "conns",
 	[HADP_MAP_CONNS_REV]	= "conns_rev",
+	[HADP_MAP_QUOTAS]	= "quotas",
+	[HADP_MAP_CONN_COUNTS]	= "conn_counts",
 };
 
 #define SWEEP_PROG		"hadp_sweep"
@@ -177,9 +179,13 @@ static int set_sizes(struct hadp_bpf *skel, const struct hadp_load_opts *o)
 	err = err ?: set_size(skel, HADP_MAP_UNDERLAY, 3 * ifaces);
 	err = err ?: set_size(skel, HADP_MAP_SNAT, ifaces);
 	err = err ?: set_size(skel, HADP_MAP_VIPS, ifaces);
+	err = err ?: set_size(skel, HADP_MAP_QUOTAS, ifaces);
+	err = err ?: set_size(skel, HADP_MAP_CONN_COUNTS, ifaces);
 	/* One entry per interface, plus ifindex 0 and the uplink. */
-	if (o->ifaces)
+	if (o->ifaces) {
 		err = err ?: set_size(skel, HADP_MAP_STATS, ifaces + 2);
+		err = err ?: set_size(skel, HADP_MAP_RATELIMIT, ifaces + 2);
+	}
 	if (o->routes) {
 		err = err ?: set_size(skel, HADP_MAP_ROUTES4, o->routes);
 		err = err ?: set_size(skel, HADP_MAP_ROUTES6, o->routes);
@@ -207,7 +213,10 @@ static int write_defaults(struct hadp_bpf *skel, const struct hadp_load_opts *o)
 		.icmp_rate = HADP_DEFAULT_ICMP_RATE,
 		.icmp_burst = HADP_DEFAULT_ICMP_BURST,
 		.timeout = HADP_DEFAULT_TIMEOUTS,
+		.event_rate = HADP_DEFAULT_EVENT_RATE,
+		.event_burst = HADP_DEFAULT_EVENT_BURST,
 	};
+	__u32 conns = bpf_map__max_entries(skel->maps.conns);
 	struct hadp_index zero = { 0 };
 	struct hadp_ifindex none = { 0 };
 	struct hadp_map stats;
@@ -215,6 +224,8 @@ static int write_defaults(struct hadp_bpf *skel, const struct hadp_load_opts *o)
 	int err;
 
 	memcpy(cfg.gw6, o->gw6, 16);
+	cfg.conn_limit = conns / HADP_DEFAULT_CONN_SHARE ?: 1;
+	cfg.vip_conn_limit = cfg.conn_limit / HADP_DEFAULT_VIP_CONN_SHARE ?: 1;
 	if (bpf_map_update_elem(bpf_map__fd(skel->maps.config), &zero, &cfg,
 				BPF_ANY)) {
 		err = -errno;

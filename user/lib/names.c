@@ -29,6 +29,7 @@ static const char *const drop_names[] = {
 	[HADP_DROP_CONN_TABLE_FULL]	= "conn_table_full",
 	[HADP_DROP_NO_CONN]		= "no_conn",
 	[HADP_DROP_FRAGMENT]		= "fragment",
+	[HADP_DROP_CONN_QUOTA]		= "conn_quota",
 };
 
 /* A reason added to maps.h without a name here fails the build. */
@@ -56,6 +57,7 @@ const struct hadp_stats_field hadp_stats_fields[] = {
 	FIELD(nat_relayed),
 	FIELD(conns_created),
 	FIELD(events_lost),
+	FIELD(events_throttled),
 };
 #undef FIELD
 const size_t hadp_nr_stats_fields = ARRAY_SIZE(hadp_stats_fields);
@@ -159,6 +161,7 @@ static const char *const timeout_names[] = {
 	[HADP_TO_TCP_CLOSING]		= "tcp-closing",
 	[HADP_TO_UDP]			= "udp",
 	[HADP_TO_ICMP]			= "icmp",
+	[HADP_TO_UNREPLIED]		= "unreplied",
 };
 
 _Static_assert(ARRAY_SIZE(timeout_names) == HADP_TO_MAX,
