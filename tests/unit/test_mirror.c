@@ -805,6 +805,7 @@ START_TEST(test_maps_store)
 	{	/* the VM of key_of(): here it is ifindex 9, on the sender 5 */
 		struct hadp_ifindex k9 = { 9 };
 		struct hadp_iface vm9 = { .name = "vm9", .vni = 100,
+					  .flags = HADP_IFACE_IPV4,
 					  .ipv4 = key_of(1, 6).src };
 
 		ck_assert_int_eq(bpf_map_update_elem(ifaces.fd, &k9, &vm9, BPF_ANY), 0);

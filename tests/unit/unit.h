@@ -11,6 +11,7 @@ Suite *dp_suite(void);
 Suite *nat_suite(void);
 Suite *wire_suite(void);
 Suite *mirror_suite(void);
+Suite *mirror_trust_suite(void);
 
 /* The last message libhadp reported and how many there were since
  * log_capture() started capturing. */

@@ -29,6 +29,7 @@ static const char *const drop_names[] = {
 	[HADP_DROP_CONN_TABLE_FULL]	= "conn_table_full",
 	[HADP_DROP_NO_CONN]		= "no_conn",
 	[HADP_DROP_FRAGMENT]		= "fragment",
+	[HADP_DROP_CONN_NOT_OWNED]	= "conn_not_owned",
 };
 
 /* A reason added to maps.h without a name here fails the build. */
