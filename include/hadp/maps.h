@@ -83,8 +83,8 @@ struct hadp_iface {
 	__u32 vni;
 	__u32 flags;		/* enum hadp_iface_flags */
 	__u32 mac_state;	/* enum hadp_mac_state, changed atomically */
-	__u32 mac_version;	/* +1 each time the MAC is learned: a peer's
-				 * learned MAC is applied only if newer */
+	__u32 mac_version;	/* when learned, as a new conn's version:
+				 * a peer's is applied only if newer */
 	__u8 mac[6];		/* the VM's MAC */
 	__u8 dev_mac[6];	/* the host end's MAC: the virtual gateway's */
 	__be32 ipv4;
