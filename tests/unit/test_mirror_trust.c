@@ -169,7 +169,7 @@ START_TEST(test_clash_on_set)
 	peer_sends(s, HADP_EV_CONN_NEW, &new);
 	ck_assert(rev_names(s, &new.rkey, &new.key));
 	ck_assert_msg(!held(s, &old.key), "the loser of a clash stays in conns");
-	ck_assert_uint_eq(hadp_mirror_stats(s->us)->clashes, 1);
+	ck_assert_uint_eq(hadp_mirror_stats(s->us)->rx_clashes, 1);
 
 	old.val.version = 2;
 	peer_sends(s, HADP_EV_CONN_DELETE, &old);

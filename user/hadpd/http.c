@@ -199,7 +199,7 @@ static void sync_metrics(struct hadpd *d, struct buf *b)
 	       "Entries a complete dump showed to be zombies, deleted.", m->swept);
 	metric(b, in, "hadp_sync_clashes_total", "counter",
 	       "Peer entries that took a public key another connection held (that one deleted).",
-	       m->clashes);
+	       m->rx_clashes);
 	metric(b, in, "hadp_sync_unowned_total", "counter",
 	       "Peer entries no local interface owns (VNI and VM address), refused.",
 	       m->unowned);

@@ -131,7 +131,7 @@ struct hadp_mirror_stats {
 	__u64 dumps_received;	/* complete dumps seen as a standby */
 	__u64 swept;		/* held, but not in a complete dump or refresh */
 	/* what the receiver refuses to trust */
-	__u64 clashes;		/* an entry took a public key another
+	__u64 rx_clashes;	/* an entry took a public key another
 				 * connection held: that one deleted */
 	__u64 unowned;		/* no local interface owns the entry's VNI
 				 * and VM address: refused */

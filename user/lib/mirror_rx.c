@@ -77,7 +77,7 @@ static bool store_conn(struct hadp_mirror *m, const struct hadp_wire_conn *c,
 	else if (rc < 0)
 		m->st.apply_errors++;
 	else
-		m->st.clashes += rc;
+		m->st.rx_clashes += rc;
 	return rc >= 0;
 }
 
