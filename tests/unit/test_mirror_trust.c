@@ -47,16 +47,6 @@ static int to_peer(void *ctx, const void *msgs, size_t len, unsigned int count,
 	return 0;
 }
 
-static struct hadp_map mkmap(__u32 ksz, __u32 vsz)
-{
-	struct hadp_map m;
-	int fd = bpf_map_create(BPF_MAP_TYPE_HASH, "unit", ksz, vsz, 64, NULL);
-
-	ck_assert_msg(fd >= 0, "bpf_map_create: %s", strerror(errno));
-	ck_assert_int_eq(hadp_map_from_fd(fd, &m), 0);
-	return m;
-}
-
 static void put_iface(struct standby *s, __u32 ifindex, __u32 vni, __be32 ip)
 {
 	struct hadp_ifindex k = { ifindex };
@@ -79,9 +69,9 @@ static struct standby *standby_new(const struct hadp_wire_advert *peer_advert)
 	struct hadp_mirror_store st;
 
 	s->now = 1000 * MS;
-	s->conns = mkmap(sizeof(struct hadp_conn_key), sizeof(struct hadp_conn));
-	s->rev = mkmap(sizeof(struct hadp_conn_key), sizeof(struct hadp_conn_key));
-	s->ifaces = mkmap(sizeof(struct hadp_ifindex), sizeof(struct hadp_iface));
+	s->conns = unit_hash_map(sizeof(struct hadp_conn_key), sizeof(struct hadp_conn));
+	s->rev = unit_hash_map(sizeof(struct hadp_conn_key), sizeof(struct hadp_conn_key));
+	s->ifaces = unit_hash_map(sizeof(struct hadp_ifindex), sizeof(struct hadp_iface));
 	s->mm = (struct hadp_mirror_maps){ .conns = &s->conns, .conns_rev = &s->rev,
 					   .ifaces = &s->ifaces };
 	put_iface(s, 9, 100, htonl(0x0a000001));

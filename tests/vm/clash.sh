@@ -57,14 +57,8 @@ agent_stat() { ha_cli "$1" -j -s ha show "$1" | jq -r ".[0].agent.$2"; }
 # ---- setup ---------------------------------------------------------------------------
 
 section "topology, agents, configuration"
-ha_topology
-start_agent a
-check "hadpd a is ready (active)" wait_ready a
-start_agent b
-check "hadpd b answers /livez" wait_live b
-ha_configure
-check "hadpd b is ready (standby, bulk sync complete)" wait_ready b
-check_eq "the root's active entry names a" "$(active)" a
+ha_start
+check "vmS pings the internet through SNAT" ping_ok vmS $INET
 check "traffic: $NTCP TCP connections open, three UDP streams" traffic_start clash "$NTCP"
 check "b holds a's connections" converged a b
 

@@ -136,14 +136,7 @@ failover() {
 # ---- setup ---------------------------------------------------------------------------
 
 section "topology, agents, configuration"
-ha_topology
-start_agent a
-check "hadpd a is ready (active)" wait_ready a
-start_agent b
-check "hadpd b answers /livez" wait_live b
-ha_configure
-check "hadpd b is ready (standby, bulk sync complete)" wait_ready b
-check_eq "the root's active entry names a" "$(active)" a
+ha_start
 check_eq "hadpd a reports active" "$(role a)" active
 check_eq "hadpd b reports standby" "$(role b)" standby
 check "ha show a: its agent is active and ready" agent_is a '.role == "active" and .ready == true'

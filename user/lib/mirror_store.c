@@ -59,30 +59,34 @@ static void rkey_of(const struct hadp_conn_key *key, const struct hadp_conn *val
 
 /* The sender's ifindex is ours on one host; a peer on another host
  * numbers its interfaces its own way, and the VM's VNI and address name
- * the interface here (the VM side of the key). 0 when no interface owns
- * them: the sender's number may be another tenant's interface here. */
-static __u32 local_ifindex(const struct hadp_mirror_maps *mm,
-			   const struct hadp_wire_conn *c)
+ * the interface here (the VM side of the key). -EADDRNOTAVAIL when no
+ * interface owns them: the sender's number may be another tenant's
+ * interface here. */
+static int local_ifindex(const struct hadp_mirror_maps *mm,
+			 const struct hadp_wire_conn *c, __u32 *ifindex)
 {
 	struct hadp_ifindex k = { c->ifindex }, *keys;
 	struct hadp_iface ifc;
-	__u32 found = 0;
 	size_t i, n;
+	int rc;
 
+	*ifindex = c->ifindex;
 	if (!mm->ifaces || (!hadp_map_lookup(mm->ifaces, &k, &ifc) &&
 			    hadp_iface_owns(&ifc, &c->key)))
-		return c->ifindex;
-	if (hadp_map_keys(mm->ifaces, (void **)&keys, &n))
 		return 0;
-	for (i = 0; i < n; i++) {
+	rc = hadp_map_keys(mm->ifaces, (void **)&keys, &n);
+	if (rc)
+		return rc;
+	rc = -EADDRNOTAVAIL;
+	for (i = 0; i < n && rc; i++) {
 		if (!hadp_map_lookup(mm->ifaces, &keys[i], &ifc) &&
 		    hadp_iface_owns(&ifc, &c->key)) {
-			found = keys[i].ifindex;
-			break;
+			*ifindex = keys[i].ifindex;
+			rc = 0;
 		}
 	}
 	free(keys);
-	return found;
+	return rc;
 }
 
 /* Delete @rkey from conns_rev if it still names @key: a reverse entry
@@ -141,17 +145,16 @@ static int maps_conn_set(void *ctx, const struct hadp_wire_conn *c, __u64 now_ns
 	struct hadp_mirror_maps *mm = ctx;
 	struct hadp_conn val = {
 		.last_seen = now_ns, .version = c->version,
-		.ifindex = local_ifindex(mm, c),
 		.nat_ip = c->nat_ip, .nat_port = c->nat_port, .state = c->state,
 		.flags = c->flags,
 	};
 	struct hadp_conn old;
 	struct hadp_conn_key rkey, oldr;
 	bool had = !hadp_map_lookup(mm->conns, &c->key, &old);
-	int clash;
+	int clash, rc = local_ifindex(mm, c, &val.ifindex);
 
-	if (!val.ifindex)
-		return -EADDRNOTAVAIL;
+	if (rc)
+		return rc;
 	hadp_wire_conn_rkey(c, &rkey);
 	clash = rkey_holder(mm, &c->key, &rkey);
 	if (clash < 0)
