@@ -90,7 +90,7 @@ while before "$end" && holds_s; do sleep 0.2; done
 check_fails "S left b within 40 s (the active's refresh)" holds_s
 # At once: a later refresh would write L's reverse entry again.
 stop_agent a KILL
-MS=$(wait_active b)
+MS=$(wait_active b 30)
 check "the root's active entry names b (${MS} ms)" test "$MS" != never
 check_eq "b's reverse entry of L's public side still names L" "$(rev_of b "$R")" "$L"
 check_gt "b counted the clash (rx_clashes)" "$(agent_stat b rx_clashes)" "$c0"
