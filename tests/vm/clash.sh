@@ -100,6 +100,8 @@ log "$(traffic_summary)"
 check_eq "all $NTCP TCP connections were open" "$T_TCP_OPENED" "$NTCP"
 check_eq "no TCP connection broken, L included (reset, mismatch or stall)" "$T_TCP_BROKEN" 0
 check_gt "every TCP connection kept sending (chunks)" "$T_TCP_CHUNKS" "$((NTCP * 5))"
+check_eq "no packet dropped as conn_not_owned (a, b): every entry names its owner" \
+	"$(INSTANCE=a stat_sum hv drops.conn_not_owned) $(INSTANCE=b stat_sum hv drops.conn_not_owned)" "0 0"
 echo "RESULT scenario=clash tcp=$T_TCP_OPENED tcp_broken=$T_TCP_BROKEN switch_ms=$MS" |
 	tee -a "$TESTDIR/results"
 

@@ -360,6 +360,8 @@ echo "RESULT scenario=forged bad_mac=$(($(stats_b bad_mac) - m0)) replayed=$(($(
 
 section "summary"
 sed 's/^/     /' "$TESTDIR/results"
+check_eq "no packet dropped as conn_not_owned (a, b): every mirrored entry names its owner" \
+	"$(INSTANCE=a stat_sum hv drops.conn_not_owned) $(INSTANCE=b stat_sum hv drops.conn_not_owned)" "0 0"
 check "hadpd a is still alive" alive a
 check "hadpd b is still alive" alive b
 check_eq "no 'leaked' or error from hadp.ko in dmesg" "$(dmesg | grep -c 'hadp:.*\(leak\|BUG\)')" 0
