@@ -30,7 +30,7 @@ static __always_inline void publish_mac(struct pkt *p, __u32 ifindex)
 	__builtin_memset(ev, 0, sizeof(*ev));
 	ev->type = HADP_EV_MAC_LEARNED;
 	ev->ifindex = ifindex;
-	ev->version = 1;
+	ev->version = p->ifc->mac_version;
 	__builtin_memcpy(ev->mac, p->ifc->mac, 6);
 	bpf_ringbuf_submit(ev, 0);
 }
@@ -58,6 +58,9 @@ static __always_inline int check_src_mac(struct pkt *p, struct ethhdr *eth)
 					HADP_MAC_LEARNING) != HADP_MAC_UNKNOWN)
 		return drop(p->st, HADP_DROP_MAC_LEARNING);
 	__builtin_memcpy(ifc->mac, eth->h_source, 6);
+	/* Versioned as a new connection is: a MAC learned again after the
+	 * interface was made anew ranks above its earlier one. */
+	ifc->mac_version = conn_first_version();
 	__sync_val_compare_and_swap(&ifc->mac_state, HADP_MAC_LEARNING,
 				    HADP_MAC_KNOWN);
 	publish_mac(p, p->ctx->ingress_ifindex);

@@ -441,6 +441,25 @@ conn_new_in(struct pkt *p, struct iphdr *ip, struct l4info *l, __u32 ifindex,
 }
 
 /*
+ * The interface a connection's packets from outside go into: the one its
+ * entry names, if that one owns the VM side (VNI and address). An entry
+ * the standby took from its peer names an ifindex another host chose;
+ * whatever wrote it, one tenant's traffic never goes into another's VM.
+ */
+static __always_inline struct hadp_iface *
+nat_deliver_iface(const struct hadp_conn *c, const struct hadp_conn_key *k,
+		  int *why)
+{
+	struct hadp_iface *t = iface_get(c->ifindex);
+
+	*why = HADP_DROP_WRONG_DST;
+	if (!t)
+		return NULL;
+	*why = HADP_DROP_CONN_NOT_OWNED;
+	return hadp_iface_owns(t, k) ? t : NULL;
+}
+
+/*
  * Uplink: a tunnel packet for a NAT or VIP underlay address (@ul). The
  * inner packet is at @ip, @plen bytes of outer payload.
  */
@@ -531,6 +550,7 @@ static __always_inline int nat_inbound(struct xdp_md *ctx, struct hadp_stats *st
 		c = conn_new_in(&p, ip, &l, ul->ifindex, t, vip, now, &why);
 		if (!c)
 			return drop(p.st, why);
+		k.vni = t->vni;
 		k.src = t->ipv4;
 		k.sport = c->nat_port;
 	} else {
@@ -542,9 +562,9 @@ static __always_inline int nat_inbound(struct xdp_md *ctx, struct hadp_stats *st
 	nat_rewrite(ip, data_end, false, k.src, k.sport);
 
 deliver:
-	t = iface_get(c->ifindex);
+	t = nat_deliver_iface(c, &k, &why);
 	if (!t)
-		return drop(st, HADP_DROP_WRONG_DST);
+		return drop(st, why);
 	if (t->mac_state != HADP_MAC_KNOWN)
 		return drop(st, HADP_DROP_MAC_UNKNOWN);
 	st->dnat++;

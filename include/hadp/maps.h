@@ -83,6 +83,8 @@ struct hadp_iface {
 	__u32 vni;
 	__u32 flags;		/* enum hadp_iface_flags */
 	__u32 mac_state;	/* enum hadp_mac_state, changed atomically */
+	__u32 mac_version;	/* when learned, as a new conn's version:
+				 * a peer's is applied only if newer */
 	__u8 mac[6];		/* the VM's MAC */
 	__u8 dev_mac[6];	/* the host end's MAC: the virtual gateway's */
 	__be32 ipv4;
@@ -299,6 +301,19 @@ enum hadp_conn_flags {
  * second however its packets flip it (docs/nat.md). */
 #define HADP_REOPEN_MS		1000
 
+/*
+ * The interface that owns a connection's VM side (@k, from "conns"): the
+ * one with its VNI and IPv4 address. The datapath delivers a connection
+ * only into it, and the standby writes a peer's entry only with it: an
+ * ifindex alone may be another tenant's interface.
+ */
+static inline __attribute__((always_inline)) int
+hadp_iface_owns(const struct hadp_iface *ifc, const struct hadp_conn_key *k)
+{
+	return (ifc->flags & HADP_IFACE_IPV4) && ifc->vni == k->vni &&
+	       ifc->ipv4 == k->src;
+}
+
 struct hadp_conn {
 	__u64 last_seen;	/* bpf_ktime_get_ns(), refreshed at most 1/s */
 	__u32 version;		/* +1 on every state change */
@@ -376,6 +391,8 @@ enum hadp_drop_reason {
 	HADP_DROP_NO_CONN,	/* to a NAT IP and port no connection holds */
 	HADP_DROP_FRAGMENT,	/* non-first IPv4 fragment through NAT */
 	HADP_DROP_CONN_QUOTA,	/* the interface's or its VIP's quota is held */
+	HADP_DROP_CONN_NOT_OWNED,	/* the conn's interface does not own
+					 * its VNI and VM address */
 	HADP_DROP_MAX,
 };
 

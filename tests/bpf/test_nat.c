@@ -264,6 +264,44 @@ START_TEST(vip_outbound_and_back)
 }
 END_TEST
 
+/* An entry that names an interface not owning its VM side (as a bad
+ * peer entry could: VM3 is VNI 200's 10.0.0.2, the connection VNI 100's)
+ * is not delivered there, and the drop is counted. */
+START_TEST(conn_delivered_only_to_owner)
+{
+	struct pkt in, out, reply, tun;
+	struct hadp_conn_key k = { .vni = 100, .sport = htons(40000),
+				   .dport = htons(443), .proto = 6 };
+	struct hadp_conn c;
+	int fd;
+
+	nat_setup();
+	fd = bpf_map__fd(E.skel->maps.conns);
+	k.src = V4[VM2];
+	k.dst = INET;
+	l4_packet(&in, DEVMAC[VM2], MAC[VM2], V4[VM2], INET, 6, 40000, 443,
+		  0x02, 0);
+	ck_assert_int_eq(vm_send(VM2, &in, &out), XDP_REDIRECT);
+	ck_assert_int_eq(bpf_map_lookup_elem(fd, &k, &c), 0);
+	c.ifindex = E.ifindex[VM3];
+	update_elem(E.skel->maps.conns, &k, &c);
+
+	l4_packet(&reply, MAC[UL0], ROUTER_MAC, INET, VIP_IP, 6, 443, 40000,
+		  0x12, 0);
+	from_router(&tun, &reply, VIP_UL);
+	ck_assert_int_eq(ul_recv(&tun, &out), XDP_DROP);
+	ck_assert_uint_eq(stat_drop(UL0, HADP_DROP_CONN_NOT_OWNED), 1);
+	ck_assert_uint_eq(STAT(VM3, tx_packets), 0);
+	ck_assert_uint_eq(STAT(UL0, dnat), 0);
+
+	/* named right again, the same reply goes through */
+	c.ifindex = E.ifindex[VM2];
+	update_elem(E.skel->maps.conns, &k, &c);
+	ck_assert_int_eq(ul_recv(&tun, &out), XDP_REDIRECT);
+	ck_assert_uint_eq(STAT(UL0, dnat), 1);
+}
+END_TEST
+
 START_TEST(vip_inbound_new_connection)
 {
 	struct pkt syn, tun, out, exp, synack, inner;
@@ -714,6 +752,7 @@ TCase *tcase_nat(void)
 	tcase_add_test(tc, no_nat_configured);
 	tcase_add_test(tc, fragments_through_nat);
 	tcase_add_test(tc, vip_outbound_and_back);
+	tcase_add_test(tc, conn_delivered_only_to_owner);
 	tcase_add_test(tc, vip_inbound_new_connection);
 	tcase_add_test(tc, icmp_echo_by_identifier);
 	tcase_add_test(tc, icmp_errors_translated_back);

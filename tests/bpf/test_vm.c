@@ -210,6 +210,9 @@ START_TEST(mac_learning)
 	ck_assert_uint_eq(ev.type, HADP_EV_MAC_LEARNED);
 	ck_assert_uint_eq(ev.ifindex, (uint32_t)E.ifindex[VM4]);
 	ck_assert_mem_eq(ev.mac, MAC[VM4], 6);
+	/* versioned as a new connection is: by the clock, never 0 */
+	ck_assert_uint_ne(v.mac_version, 0);
+	ck_assert_uint_eq(ev.version, v.mac_version);
 
 	/* Locked: another source MAC is now spoofing. */
 	arp_request(&in, MAC[VM2], V4[VM4], GW4);

@@ -764,7 +764,7 @@ START_TEST(test_dump_aborted_retried)
 }
 END_TEST
 
-static struct hadp_map mkmap(__u32 ksz, __u32 vsz)
+struct hadp_map unit_hash_map(__u32 ksz, __u32 vsz)
 {
 	struct hadp_map m;
 	int fd = bpf_map_create(BPF_MAP_TYPE_HASH, "unit", ksz, vsz, 64, NULL);
@@ -787,9 +787,9 @@ static size_t nkeys(const struct hadp_map *m)
 /* The standby's store is an instance's maps. */
 START_TEST(test_maps_store)
 {
-	struct hadp_map conns = mkmap(sizeof(struct hadp_conn_key), sizeof(struct hadp_conn));
-	struct hadp_map rev = mkmap(sizeof(struct hadp_conn_key), sizeof(struct hadp_conn_key));
-	struct hadp_map ifaces = mkmap(sizeof(struct hadp_ifindex), sizeof(struct hadp_iface));
+	struct hadp_map conns = unit_hash_map(sizeof(struct hadp_conn_key), sizeof(struct hadp_conn));
+	struct hadp_map rev = unit_hash_map(sizeof(struct hadp_conn_key), sizeof(struct hadp_conn_key));
+	struct hadp_map ifaces = unit_hash_map(sizeof(struct hadp_ifindex), sizeof(struct hadp_iface));
 	struct hadp_mirror_maps mm = { .conns = &conns, .conns_rev = &rev, .ifaces = &ifaces };
 	struct hadp_mirror_store st = hadp_mirror_maps_store(&mm);
 	struct hadp_ifindex ik = { 7 };
@@ -805,6 +805,7 @@ START_TEST(test_maps_store)
 	{	/* the VM of key_of(): here it is ifindex 9, on the sender 5 */
 		struct hadp_ifindex k9 = { 9 };
 		struct hadp_iface vm9 = { .name = "vm9", .vni = 100,
+					  .flags = HADP_IFACE_IPV4,
 					  .ipv4 = key_of(1, 6).src };
 
 		ck_assert_int_eq(bpf_map_update_elem(ifaces.fd, &k9, &vm9, BPF_ANY), 0);

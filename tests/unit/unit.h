@@ -3,6 +3,9 @@
 #define HADP_UNIT_H
 
 #include <check.h>
+#include <linux/types.h>
+
+#include "bpfmap.h"
 
 Suite *parse_suite(void);
 Suite *print_suite(void);
@@ -11,6 +14,10 @@ Suite *dp_suite(void);
 Suite *nat_suite(void);
 Suite *wire_suite(void);
 Suite *mirror_suite(void);
+Suite *mirror_trust_suite(void);
+
+/* A BPF hash map of 64 entries, made for the test (tests/unit/test_mirror.c). */
+struct hadp_map unit_hash_map(__u32 key_size, __u32 value_size);
 
 /* The last message libhadp reported and how many there were since
  * log_capture() started capturing. */

@@ -136,14 +136,7 @@ failover() {
 # ---- setup ---------------------------------------------------------------------------
 
 section "topology, agents, configuration"
-ha_topology
-start_agent a
-check "hadpd a is ready (active)" wait_ready a
-start_agent b
-check "hadpd b answers /livez" wait_live b
-ha_configure
-check "hadpd b is ready (standby, bulk sync complete)" wait_ready b
-check_eq "the root's active entry names a" "$(active)" a
+ha_start
 check_eq "hadpd a reports active" "$(role a)" active
 check_eq "hadpd b reports standby" "$(role b)" standby
 check "ha show a: its agent is active and ready" agent_is a '.role == "active" and .ready == true'
@@ -367,6 +360,8 @@ echo "RESULT scenario=forged bad_mac=$(($(stats_b bad_mac) - m0)) replayed=$(($(
 
 section "summary"
 sed 's/^/     /' "$TESTDIR/results"
+check_eq "no packet dropped as conn_not_owned (a, b): every mirrored entry names its owner" \
+	"$(INSTANCE=a stat_sum hv drops.conn_not_owned) $(INSTANCE=b stat_sum hv drops.conn_not_owned)" "0 0"
 check "hadpd a is still alive" alive a
 check "hadpd b is still alive" alive b
 check_eq "no 'leaked' or error from hadp.ko in dmesg" "$(dmesg | grep -c 'hadp:.*\(leak\|BUG\)')" 0

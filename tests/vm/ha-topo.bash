@@ -165,6 +165,19 @@ ha_configure() {
 	hadp_must hv route add $VMR/32 vni 100 via fd00:b::1
 }
 
+# ha_start: the topology, both agents and the configuration: a active and
+# ready, b standby and ready (its bulk sync complete), the root naming a.
+ha_start() {
+	ha_topology
+	start_agent a
+	check "hadpd a is ready (active)" wait_ready a
+	start_agent b
+	check "hadpd b answers /livez" wait_live b
+	ha_configure
+	check "hadpd b is ready (standby, bulk sync complete)" wait_ready b
+	check_eq "the root's active entry names a" "$(active)" a
+}
+
 # ha_cli INST ARGS...: the CLI in INST's sync namespace (where its group
 # lives), with hv's pin root (ha show reads the agent's status there).
 ha_cli() {
@@ -399,7 +412,7 @@ traffic_start() {
 	n_bg vmS "$PY" -u "$STREAMS" serve --report "$d/vmS.json" --udp 7201 >"$d/vmS.out" 2>&1
 	TPID[srv_vmS]=$BG
 	for f in inet vmV vmS; do
-		end=$(deadline 30)
+		end=$(deadline 60)
 		while before "$end"; do grep -q listening "$d/$f.out" && break; sleep 0.1; done
 		grep -q listening "$d/$f.out" || { cat "$d/$f.out"; echo "the server in $f did not start"; return 1; }
 	done

@@ -302,6 +302,7 @@ static const struct {
 	MIRROR(not_applied), MIRROR(tombs_evicted), MIRROR(dump_entries),
 	MIRROR(dumps_served),
 	MIRROR(dumps_aborted), MIRROR(dumps_received), MIRROR(swept),
+	MIRROR(rx_clashes), MIRROR(unowned), MIRROR(adverts_refused),
 	AGENT(neigh_updates), AGENT(audit_runs), AGENT(audit_findings),
 };
 

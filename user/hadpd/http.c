@@ -197,6 +197,15 @@ static void sync_metrics(struct hadpd *d, struct buf *b)
 	       "Entries a dump or refresh carried here.", m->dump_entries);
 	metric(b, in, "hadp_sync_swept_total", "counter",
 	       "Entries a complete dump showed to be zombies, deleted.", m->swept);
+	metric(b, in, "hadp_sync_clashes_total", "counter",
+	       "Peer entries that took a public key another connection held (that one deleted).",
+	       m->rx_clashes);
+	metric(b, in, "hadp_sync_unowned_total", "counter",
+	       "Peer entries no local interface owns (VNI and VM address), refused.",
+	       m->unowned);
+	metric(b, in, "hadp_sync_adverts_refused_total", "counter",
+	       "Peer adverts refused: a max-payload no entry fits in.",
+	       m->adverts_refused);
 	metric(b, in, "hadp_sync_overruns_total", "counter",
 	       "Times the agent's socket buffer overflowed.",
 	       atomic_load(&d->sync_overruns));

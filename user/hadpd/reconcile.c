@@ -8,8 +8,10 @@
  * An entry is taken when this instance lacks it or holds an older
  * version. A NAT port clash (the old active's entry and one of ours hold
  * the same public address and port for different connections) is won by
- * the old active's: it is the one the outside has been talking to. Ours
- * is deleted, and the delete is published to the peer.
+ * the old active's: it is the one the outside has been talking to. The
+ * store applies that rule, as it does for the peer's entries
+ * (user/lib/mirror_store.c); here the delete of ours is also published
+ * to the peer. An entry no interface of ours owns is left out.
  */
 #define _GNU_SOURCE	/* qsort_r */
 #include <errno.h>
@@ -37,36 +39,6 @@ static void publish_delete(struct hadpd *d, const struct hadp_conn_key *key,
 	ev.conn.val = *val;
 	ev.conn.val.version++;
 	hadpd_sync_publish(d, &ev);
-}
-
-/* Our entry that holds old's public key for another connection, if any:
- * deleted (old's wins) and published. */
-static int clear_clash(struct hadpd *d, struct hadp_mirror_store *st,
-		       const struct hadp_conn_key *key,
-		       const struct hadp_conn_key *rkey)
-{
-	const struct hadp_map *conns = &d->inst.maps[HADP_MAP_CONNS];
-	const struct hadp_map *rev = &d->inst.maps[HADP_MAP_CONNS_REV];
-	struct hadp_conn_key other;
-	struct hadp_conn val;
-	int rc;
-
-	rc = hadp_map_lookup(rev, rkey, &other);
-	if (rc == -ENOENT || (!rc && !memcmp(&other, key, sizeof(other))))
-		return 0;
-	if (rc)
-		return rc;
-	if (!hadp_map_lookup(conns, &other, &val)) {
-		rc = st->ops->conn_del(st->ctx, &other);
-		if (rc)
-			return rc;
-		publish_delete(d, &other, rkey, &val);
-	} else if (bpf_map_delete_elem(rev->fd, rkey) && errno != ENOENT) {
-		return -errno;
-	}
-	d->clashes++;
-	hlog(LOG_NOTICE_P, "reconcile: NAT port clash, the old active's connection kept, ours deleted");
-	return 0;
 }
 
 /*
@@ -132,8 +104,21 @@ static const void *table_key(const struct table *t, size_t i)
 	return t->rec + i * (t->ks + t->vs);
 }
 
+/* Ours, deleted by conn_set in a clash with old's entry c. */
+static void clashed(struct hadpd *d, const struct hadp_mirror_maps *mm,
+		    const struct hadp_wire_conn *c)
+{
+	struct hadp_conn_key rkey;
+
+	hadp_wire_conn_rkey(c, &rkey);
+	publish_delete(d, &mm->displaced, &rkey, &mm->displaced_val);
+	d->clashes++;
+	hlog(LOG_NOTICE_P, "reconcile: NAT port clash, the old active's connection kept, ours deleted");
+}
+
 static int take_conns(struct hadpd *d, const struct table *old,
-		      const struct table *mine, struct hadp_mirror_store *st)
+		      const struct table *mine, struct hadp_mirror_maps *mm,
+		      struct hadp_mirror_store *st)
 {
 	struct hadp_event_conn ev;
 	struct hadp_wire_conn c;
@@ -151,11 +136,17 @@ static int take_conns(struct hadpd *d, const struct table *old,
 			continue;
 		if (hadp_wire_conn_from_event(&c, &ev, now_ns()))
 			continue;	/* a VNI no peer could have sent */
-		hadp_wire_conn_rkey(&c, &ev.rkey);
-		rc = clear_clash(d, st, &c.key, &ev.rkey);
-		rc = rc ?: st->ops->conn_set(st->ctx, &c, now_ns());
-		if (!rc)
+		rc = st->ops->conn_set(st->ctx, &c, now_ns());
+		if (rc == -EADDRNOTAVAIL) {
+			rc = 0;		/* its interface is gone here */
+			continue;
+		}
+		if (rc == 1)
+			clashed(d, mm, &c);
+		if (rc >= 0) {
+			rc = 0;
 			d->reconciled++;
+		}
 	}
 	return rc;
 }
@@ -198,7 +189,7 @@ static int take_macs(struct hadpd *d, const struct hadp_inst *old,
 		    m.mac_state == HADP_MAC_KNOWN)
 			continue;
 		memset(&mac, 0, sizeof(mac));
-		mac.version = 1;
+		mac.version = o.mac_version;
 		mac.ifindex = keys[i].ifindex;
 		memcpy(mac.mac, o.mac, sizeof(mac.mac));
 		rc = st->ops->mac_set(st->ctx, &mac);
@@ -246,7 +237,7 @@ int hadpd_reconcile(struct hadpd *d, const struct hadp_inst *old, bool prune)
 		return 0;
 	rc = table_read(&old->maps[HADP_MAP_CONNS], &ot);
 	rc = rc ?: table_read(&d->inst.maps[HADP_MAP_CONNS], &mt);
-	rc = rc ?: take_conns(d, &ot, &mt, &st);
+	rc = rc ?: take_conns(d, &ot, &mt, &mm, &st);
 	if (!rc && prune)
 		rc = prune_conns(d, &ot, &mt, &st);
 	rc = rc ?: take_macs(d, old, &st);

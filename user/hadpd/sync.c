@@ -232,6 +232,8 @@ static int engine_new(struct hadpd *d)
 	struct hadp_mirror_transport tx = { .send = tx_send, .ctx = d };
 	struct hadp_mirror_store store;
 
+	hadp_ha_endpoint_str(&s->g.peer, cfg.peer, sizeof(cfg.peer));
+
 	s->maps.conns = &d->inst.maps[HADP_MAP_CONNS];
 	s->maps.conns_rev = &d->inst.maps[HADP_MAP_CONNS_REV];
 	s->maps.ifaces = &d->inst.maps[HADP_MAP_IFACES];

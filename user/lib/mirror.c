@@ -163,7 +163,7 @@ struct hadp_mirror *hadp_mirror_new(const struct hadp_mirror_cfg *cfg,
 	unsigned int i, tombs = TOMB_PROBE;
 
 	if (!cfg->queue_max || !tx->send || !store->ops ||
-	    payload <= HADP_WIRE_OVERHEAD + HADP_WIRE_CONN_MSG_LEN) {
+	    payload <= HADP_MIRROR_MIN_PAYLOAD) {
 		errno = EINVAL;
 		return NULL;
 	}
@@ -210,17 +210,21 @@ void hadp_mirror_free(struct hadp_mirror *m)
 	free(m);
 }
 
-void hadp_mirror_set_peer(struct hadp_mirror *m, unsigned int max_count,
-			  unsigned int max_payload, __u64 now_ns)
+int hadp_mirror_set_peer(struct hadp_mirror *m, unsigned int max_count,
+			 unsigned int max_payload, __u64 now_ns)
 {
+	/* Such a peer would have every entry refused as too big, and the
+	 * sync stall without a word. */
+	if (max_payload && max_payload < HADP_MIRROR_MIN_PAYLOAD)
+		return -ERANGE;
 	close_batch(m, now_ns);
 	/* 0 is read as 1, as the codec does: never more than was said. */
 	m->peer_count = max_count ? max_count : 1;
 	m->room = m->room_max;
 	if (max_payload && max_payload < m->room_max + HADP_WIRE_OVERHEAD)
-		m->room = max_payload > HADP_WIRE_OVERHEAD ?
-			  max_payload - HADP_WIRE_OVERHEAD : 0;
+		m->room = max_payload - HADP_WIRE_OVERHEAD;
 	open_batch(m);
+	return 0;
 }
 
 /* ---------------------------------------------------------------------- */

@@ -41,9 +41,14 @@ struct hadp_map;
  * returns 0 or a -errno; conn_version returns -ENOENT for a key it does
  * not hold. conn_set creates or replaces the entry (both of its keys)
  * with last_seen = now_ns: the entry's age is another host's view, a
- * synced entry counts as just seen (docs/nat.md). A learned MAC is
- * written as is: the datapath locks
- * a MAC once learned, so it has one version only.
+ * synced entry counts as just seen (docs/nat.md). It returns 1 when the
+ * entry took its public key from another connection, which it deleted
+ * (a NAT port clash, won by the entry set), and -EADDRNOTAVAIL, writing
+ * nothing, when no local interface owns the entry's VNI and VM address.
+ * conn_del deletes both keys, the public one only if it names the key.
+ * mac_version gives the version of an interface's learned MAC (-ENOENT:
+ * none learned); mac_set writes one, with its version (the datapath
+ * counts the times it learned the MAC).
  * dump_start snapshots what to walk (the number of entries, or a
  * -errno); dump_next gives the next entry: 1, 0 at the end, or -errno.
  * conn_sweep deletes every conn last set before before_ns (the number
@@ -55,6 +60,7 @@ struct hadp_mirror_store_ops {
 			    __u32 *version);
 	int (*conn_set)(void *ctx, const struct hadp_wire_conn *c, __u64 now_ns);
 	int (*conn_del)(void *ctx, const struct hadp_conn_key *key);
+	int (*mac_version)(void *ctx, __u32 ifindex, __u32 *version);
 	int (*mac_set)(void *ctx, const struct hadp_wire_mac_entry *mac);
 	int (*dump_start)(void *ctx);
 	int (*dump_next)(void *ctx, struct hadp_wire_entry *e, __u64 now_ns);
@@ -86,7 +92,12 @@ struct hadp_mirror_cfg {
 	unsigned int tombs;		/* tombstones kept (rounded up to 2^n) */
 	__u64 tomb_ns;			/* how long a tombstone lives */
 	struct hadp_wire_advert advert;	/* ours, sent on solicitation */
+	char peer[64];			/* the peer, as log lines name it */
 };
+
+/* The smallest max_payload a peer may advertise: one packet of one
+ * connection entry. */
+#define HADP_MIRROR_MIN_PAYLOAD	(HADP_WIRE_OVERHEAD + HADP_WIRE_CONN_MSG_LEN)
 
 struct hadp_mirror_stats {
 	/* sender */
@@ -119,6 +130,12 @@ struct hadp_mirror_stats {
 	__u64 dumps_aborted;	/* served with a batch lost on the way */
 	__u64 dumps_received;	/* complete dumps seen as a standby */
 	__u64 swept;		/* held, but not in a complete dump or refresh */
+	/* what the receiver refuses to trust */
+	__u64 rx_clashes;	/* an entry took a public key another
+				 * connection held: that one deleted */
+	__u64 unowned;		/* no local interface owns the entry's VNI
+				 * and VM address: refused */
+	__u64 adverts_refused;	/* max_payload below HADP_MIRROR_MIN_PAYLOAD */
 };
 
 enum hadp_mirror_sync {
@@ -138,8 +155,10 @@ struct hadp_mirror *hadp_mirror_new(const struct hadp_mirror_cfg *cfg,
 void hadp_mirror_free(struct hadp_mirror *m);
 
 /* The peer's limits (from its advert, or configured): 0 max_payload is
- * no limit beyond the MTU. The open batch is closed first. */
-void hadp_mirror_set_peer(struct hadp_mirror *m, unsigned int max_count,
+ * no limit beyond the MTU. The open batch is closed first. -ERANGE for a
+ * max_payload below HADP_MIRROR_MIN_PAYLOAD, which would let no entry
+ * through: the limits stay as they were. */
+int hadp_mirror_set_peer(struct hadp_mirror *m, unsigned int max_count,
 			  unsigned int max_payload, __u64 now_ns);
 
 /* Sender. event: one ring buffer record; -ERANGE (a VNI the wire cannot
@@ -225,6 +244,9 @@ struct hadp_mirror_maps {
 	void *keys;
 	size_t nkeys, pos;
 	bool macs;		/* walking ifaces */
+	/* the connection conn_set last deleted in a clash (it returned 1) */
+	struct hadp_conn_key displaced;
+	struct hadp_conn displaced_val;
 };
 
 struct hadp_mirror_store hadp_mirror_maps_store(struct hadp_mirror_maps *mm);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "mirror_priv.h"
+#include "util.h"
 
 /* ---------------------------------------------------------------------- */
 /* Receiver                                                               */
@@ -65,6 +66,21 @@ static void tomb_put(struct hadp_mirror *m, const struct hadp_conn_key *k,
 	t->expires_ns = now_ns + m->cfg.tomb_ns;
 }
 
+/* Write a peer's entry: true if it was, counted as the store answered. */
+static bool store_conn(struct hadp_mirror *m, const struct hadp_wire_conn *c,
+		       __u64 now_ns)
+{
+	int rc = m->store.ops->conn_set(m->store.ctx, c, now_ns);
+
+	if (rc == -EADDRNOTAVAIL)
+		m->st.unowned++;
+	else if (rc < 0)
+		m->st.apply_errors++;
+	else
+		m->st.rx_clashes += rc;
+	return rc >= 0;
+}
+
 static void apply_conn(struct hadp_mirror *m, __u8 op,
 		       const struct hadp_wire_conn *c, __u64 now_ns)
 {
@@ -85,9 +101,7 @@ static void apply_conn(struct hadp_mirror *m, __u8 op,
 	}
 	if (!rc && op == HADP_WIRE_OP_DUMP && c->version == have) {
 		/* already held: marked live, so the sweep keeps it */
-		if (ops->conn_set(m->store.ctx, c, now_ns))
-			m->st.apply_errors++;
-		else
+		if (store_conn(m, c, now_ns))
 			m->st.refreshed++;
 		return;
 	}
@@ -113,13 +127,38 @@ static void apply_conn(struct hadp_mirror *m, __u8 op,
 		tomb_put(m, &c->key, c->version, now_ns);
 		return;
 	}
-	if (ops->conn_set(m->store.ctx, c, now_ns)) {
-		m->st.apply_errors++;
+	if (!store_conn(m, c, now_ns))
 		return;
-	}
 	m->st.applied++;
 	if (t)
 		t->expires_ns = 0;	/* newer than the delete: it is over */
+}
+
+/* A learned MAC, in version order as connections: a late one must not
+ * undo the MAC the VM was learned with since. */
+static void apply_mac(struct hadp_mirror *m, __u8 op,
+		      const struct hadp_wire_mac_entry *mac)
+{
+	const struct hadp_mirror_store_ops *ops = m->store.ops;
+	__u32 have;
+	int rc = ops->mac_version(m->store.ctx, mac->ifindex, &have);
+
+	if (rc && rc != -ENOENT) {
+		m->st.apply_errors++;
+		return;
+	}
+	if (!rc && op == HADP_WIRE_OP_DUMP && mac->version == have) {
+		m->st.refreshed++;
+		return;
+	}
+	if (!rc && !hadp_wire_version_newer(mac->version, have)) {
+		m->st.stale++;
+		return;
+	}
+	if (ops->mac_set(m->store.ctx, mac))
+		m->st.apply_errors++;
+	else
+		m->st.applied++;
 }
 
 static void apply_update(struct hadp_mirror *m, const struct hadp_wire_msg *msg,
@@ -132,16 +171,12 @@ static void apply_update(struct hadp_mirror *m, const struct hadp_wire_msg *msg,
 		m->st.skipped++;
 		return;
 	}
-	if (e.kind == HADP_WIRE_K_CONN) {
+	if (e.kind == HADP_WIRE_K_CONN)
 		apply_conn(m, msg->op, &e.conn, now_ns);
-	} else if (msg->op == HADP_WIRE_OP_DELETE) {
-		/* a learned MAC lasts as long as its interface */
-		m->st.skipped++;
-	} else if (m->store.ops->mac_set(m->store.ctx, &e.mac)) {
-		m->st.apply_errors++;
-	} else {
-		m->st.applied++;
-	}
+	else if (msg->op == HADP_WIRE_OP_DELETE)
+		m->st.skipped++;	/* a learned MAC lasts as its interface */
+	else
+		apply_mac(m, msg->op, &e.mac);
 }
 
 /*
@@ -206,6 +241,19 @@ static void dump_seen(struct hadp_mirror *m, __u8 type,
 	}
 }
 
+/* A limit no entry fits in is refused, loudly: taken, it would stall the
+ * sync with every entry counted as too big and nothing said. */
+static void advert_seen(struct hadp_mirror *m, const struct hadp_wire_advert *adv,
+			__u64 now_ns)
+{
+	if (!hadp_mirror_set_peer(m, adv->max_count, adv->max_payload, now_ns))
+		return;
+	m->st.adverts_refused++;
+	hadp_warn("sync: advert of peer %s refused: max-payload %u is below the %u bytes one entry needs; its earlier limits stay",
+		  m->cfg.peer[0] ? m->cfg.peer : "(unnamed)", adv->max_payload,
+		  HADP_MIRROR_MIN_PAYLOAD);
+}
+
 void hadp_mirror_set_apply(struct hadp_mirror *m, bool apply)
 {
 	m->no_apply = !apply;
@@ -235,8 +283,7 @@ int hadp_mirror_rx(struct hadp_mirror *m, const void *msgs, size_t len,
 		case HADP_WIRE_T_ADVERT:
 			if (hadp_wire_dec_advert(&msg, &adv))
 				break;
-			hadp_mirror_set_peer(m, adv.max_count, adv.max_payload,
-					     now_ns);
+			advert_seen(m, &adv, now_ns);
 			if (msg.op == HADP_WIRE_OP_SOLICIT)
 				hadp_mirror_send_advert(m, false, now_ns);
 			continue;

@@ -57,55 +57,111 @@ static void rkey_of(const struct hadp_conn_key *key, const struct hadp_conn *val
 	hadp_wire_conn_rkey(&c, rkey);
 }
 
-static bool iface_owns(const struct hadp_iface *ifc, const struct hadp_conn_key *k)
-{
-	return ifc->vni == k->vni && ifc->ipv4 == k->src;
-}
-
 /* The sender's ifindex is ours on one host; a peer on another host
  * numbers its interfaces its own way, and the VM's VNI and address name
- * the interface here (the VM side of the key). One that matches nothing
- * keeps the sender's number: the entry still holds its NAT port. */
-static __u32 local_ifindex(const struct hadp_mirror_maps *mm,
-			   const struct hadp_wire_conn *c)
+ * the interface here (the VM side of the key). -EADDRNOTAVAIL when no
+ * interface owns them: the sender's number may be another tenant's
+ * interface here. */
+static int local_ifindex(const struct hadp_mirror_maps *mm,
+			 const struct hadp_wire_conn *c, __u32 *ifindex)
 {
 	struct hadp_ifindex k = { c->ifindex }, *keys;
 	struct hadp_iface ifc;
-	__u32 found = c->ifindex;
 	size_t i, n;
+	int rc;
 
+	*ifindex = c->ifindex;
 	if (!mm->ifaces || (!hadp_map_lookup(mm->ifaces, &k, &ifc) &&
-			    iface_owns(&ifc, &c->key)))
-		return c->ifindex;
-	if (hadp_map_keys(mm->ifaces, (void **)&keys, &n))
-		return c->ifindex;
-	for (i = 0; i < n; i++) {
+			    hadp_iface_owns(&ifc, &c->key)))
+		return 0;
+	rc = hadp_map_keys(mm->ifaces, (void **)&keys, &n);
+	if (rc)
+		return rc;
+	rc = -EADDRNOTAVAIL;
+	for (i = 0; i < n && rc; i++) {
 		if (!hadp_map_lookup(mm->ifaces, &keys[i], &ifc) &&
-		    iface_owns(&ifc, &c->key)) {
-			found = keys[i].ifindex;
-			break;
+		    hadp_iface_owns(&ifc, &c->key)) {
+			*ifindex = keys[i].ifindex;
+			rc = 0;
 		}
 	}
 	free(keys);
-	return found;
+	return rc;
 }
 
-/* Public-side key first, as the datapath claims a port: a packet from
- * outside that finds it finds its connection. */
+/* Delete @rkey from conns_rev if it still names @key: a reverse entry
+ * that names another connection is that one's. */
+static int rev_del(const struct hadp_mirror_maps *mm,
+		   const struct hadp_conn_key *rkey, const struct hadp_conn_key *key)
+{
+	struct hadp_conn_key back;
+	int rc = hadp_map_lookup(mm->conns_rev, rkey, &back);
+
+	if (rc)
+		return rc == -ENOENT ? 0 : rc;
+	if (memcmp(&back, key, sizeof(back)))
+		return 0;
+	if (bpf_map_delete_elem(mm->conns_rev->fd, rkey) && errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
+/* The other connection that holds public key @rkey (its reverse entry
+ * names it, and its own NAT address and port make @rkey): 1 with it in
+ * mm->displaced, 0 for none (a reverse entry left dangling is no
+ * holder), or -errno. */
+static int rkey_holder(struct hadp_mirror_maps *mm, const struct hadp_conn_key *key,
+		       const struct hadp_conn_key *rkey)
+{
+	struct hadp_conn_key other, oth_r;
+	int rc = hadp_map_lookup(mm->conns_rev, rkey, &other);
+
+	if (rc == -ENOENT || (!rc && !memcmp(&other, key, sizeof(other))))
+		return 0;
+	if (!rc)
+		rc = hadp_map_lookup(mm->conns, &other, &mm->displaced_val);
+	if (rc)
+		return rc == -ENOENT ? 0 : rc;
+	rkey_of(&other, &mm->displaced_val, &oth_r);
+	if (memcmp(&oth_r, rkey, sizeof(oth_r)))
+		return 0;
+	mm->displaced = other;
+	return 1;
+}
+
+/*
+ * Public-side key first, as the datapath claims a port: a packet from
+ * outside that finds it finds its connection.
+ *
+ * A NAT port clash (another connection holds the entry's public key) is
+ * won by the entry being set: it comes from the side the outside talks
+ * to (the active, or at promotion the old active's maps), and the one
+ * held here is what a delete not received yet left behind. The loser
+ * goes whole, both its keys, so that no later delete of it can take the
+ * winner's reverse entry.
+ */
 static int maps_conn_set(void *ctx, const struct hadp_wire_conn *c, __u64 now_ns)
 {
 	struct hadp_mirror_maps *mm = ctx;
 	struct hadp_conn val = {
 		.last_seen = now_ns, .version = c->version,
-		.ifindex = local_ifindex(mm, c),
 		.nat_ip = c->nat_ip, .nat_port = c->nat_port, .state = c->state,
 		.flags = c->flags,
 	};
 	struct hadp_conn old;
 	struct hadp_conn_key rkey, oldr;
 	bool had = !hadp_map_lookup(mm->conns, &c->key, &old);
+	int clash, rc = local_ifindex(mm, c, &val.ifindex);
 
+	if (rc)
+		return rc;
 	hadp_wire_conn_rkey(c, &rkey);
+	clash = rkey_holder(mm, &c->key, &rkey);
+	if (clash < 0)
+		return clash;
+	if (clash && bpf_map_delete_elem(mm->conns->fd, &mm->displaced) &&
+	    errno != ENOENT)
+		return -errno;
 	if (bpf_map_update_elem(mm->conns_rev->fd, &rkey, &c->key, BPF_ANY))
 		return -errno;
 	if (bpf_map_update_elem(mm->conns->fd, &c->key, &val, BPF_ANY))
@@ -115,9 +171,9 @@ static int maps_conn_set(void *ctx, const struct hadp_wire_conn *c, __u64 now_ns
 	if (had) {
 		rkey_of(&c->key, &old, &oldr);
 		if (memcmp(&oldr, &rkey, sizeof(rkey)))
-			bpf_map_delete_elem(mm->conns_rev->fd, &oldr);
+			rev_del(mm, &oldr, &c->key);
 	}
-	return 0;
+	return clash;
 }
 
 static int maps_conn_del(void *ctx, const struct hadp_conn_key *key)
@@ -132,8 +188,21 @@ static int maps_conn_del(void *ctx, const struct hadp_conn_key *key)
 	rkey_of(key, &val, &rkey);
 	if (bpf_map_delete_elem(mm->conns->fd, key) && errno != ENOENT)
 		return -errno;
-	if (bpf_map_delete_elem(mm->conns_rev->fd, &rkey) && errno != ENOENT)
-		return -errno;
+	return rev_del(mm, &rkey, key);
+}
+
+static int maps_mac_version(void *ctx, __u32 ifindex, __u32 *version)
+{
+	struct hadp_mirror_maps *mm = ctx;
+	struct hadp_ifindex key = { ifindex };
+	struct hadp_iface ifc;
+	int rc = hadp_map_lookup(mm->ifaces, &key, &ifc);
+
+	if (rc)
+		return rc;
+	if (ifc.mac_state != HADP_MAC_KNOWN)
+		return -ENOENT;
+	*version = ifc.mac_version;
 	return 0;
 }
 
@@ -152,6 +221,7 @@ static int maps_mac_set(void *ctx, const struct hadp_wire_mac_entry *mac)
 		return 0;
 	memcpy(ifc.mac, mac->mac, sizeof(ifc.mac));
 	ifc.mac_state = HADP_MAC_KNOWN;
+	ifc.mac_version = mac->version;
 	if (bpf_map_update_elem(mm->ifaces->fd, &key, &ifc, BPF_EXIST))
 		return -errno;
 	return 0;
@@ -235,7 +305,7 @@ static int maps_dump_next(void *ctx, struct hadp_wire_entry *e, __u64 now_ns)
 			    (ifc.flags & HADP_IFACE_MAC_STATIC))
 				continue;
 			e->kind = HADP_WIRE_K_MAC;
-			e->mac.version = 1;	/* a learned MAC's only version */
+			e->mac.version = ifc.mac_version;
 			e->mac.ifindex = ((const struct hadp_ifindex *)key)->ifindex;
 			memcpy(e->mac.mac, ifc.mac, sizeof(e->mac.mac));
 			return 1;
@@ -255,6 +325,7 @@ static const struct hadp_mirror_store_ops maps_ops = {
 	.conn_version	= maps_conn_version,
 	.conn_set	= maps_conn_set,
 	.conn_del	= maps_conn_del,
+	.mac_version	= maps_mac_version,
 	.mac_set	= maps_mac_set,
 	.dump_start	= maps_dump_start,
 	.dump_next	= maps_dump_next,
@@ -278,6 +349,7 @@ struct mem_conn {
 struct mem_mac {
 	__u8 mac[6];
 	bool set;
+	__u32 version;
 };
 
 struct hadp_mirror_mem {
@@ -336,6 +408,16 @@ static int mem_conn_del(void *ctx, const struct hadp_conn_key *key)
 	return 0;
 }
 
+static int mem_mac_version(void *ctx, __u32 ifindex, __u32 *version)
+{
+	struct hadp_mirror_mem *mm = ctx;
+
+	if (ifindex >= MEM_IFINDEX_MAX || !mm->macs[ifindex].set)
+		return -ENOENT;
+	*version = mm->macs[ifindex].version;
+	return 0;
+}
+
 static int mem_mac_set(void *ctx, const struct hadp_wire_mac_entry *mac)
 {
 	struct hadp_mirror_mem *mm = ctx;
@@ -344,6 +426,7 @@ static int mem_mac_set(void *ctx, const struct hadp_wire_mac_entry *mac)
 		return -ERANGE;
 	memcpy(mm->macs[mac->ifindex].mac, mac->mac, 6);
 	mm->macs[mac->ifindex].set = true;
+	mm->macs[mac->ifindex].version = mac->version;
 	return 0;
 }
 
@@ -381,7 +464,7 @@ static int mem_dump_next(void *ctx, struct hadp_wire_entry *e, __u64 now_ns)
 		if (!mm->macs[i].set)
 			continue;
 		e->kind = HADP_WIRE_K_MAC;
-		e->mac.version = 1;
+		e->mac.version = mm->macs[i].version;
 		e->mac.ifindex = i;
 		memcpy(e->mac.mac, mm->macs[i].mac, 6);
 		return 1;
@@ -409,6 +492,7 @@ static const struct hadp_mirror_store_ops mem_ops = {
 	.conn_version	= mem_conn_version,
 	.conn_set	= mem_conn_set,
 	.conn_del	= mem_conn_del,
+	.mac_version	= mem_mac_version,
 	.mac_set	= mem_mac_set,
 	.dump_start	= mem_dump_start,
 	.dump_next	= mem_dump_next,

@@ -30,6 +30,7 @@ static const char *const drop_names[] = {
 	[HADP_DROP_NO_CONN]		= "no_conn",
 	[HADP_DROP_FRAGMENT]		= "fragment",
 	[HADP_DROP_CONN_QUOTA]		= "conn_quota",
+	[HADP_DROP_CONN_NOT_OWNED]	= "conn_not_owned",
 };
 
 /* A reason added to maps.h without a name here fails the build. */
