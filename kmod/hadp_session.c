@@ -147,6 +147,10 @@ void hadp_session_work(struct hadp_group *g)
 
 	spin_lock_bh(&g->cfg_lock);
 	todo = g->session_todo;
+	if (!todo) {
+		spin_unlock_bh(&g->cfg_lock);
+		return;
+	}
 	g->session_todo = 0;
 	memcpy(nonce, g->nonce, sizeof(nonce));
 	memcpy(peer_nonce, g->peer_nonce, sizeof(peer_nonce));

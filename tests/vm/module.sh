@@ -287,6 +287,7 @@ registered hmA
 sleep 1
 for _ in 1 2 3; do B "$AGENT" ha0 send 2 >/dev/null; done
 wait "$BG"
+sleep 2	# tcpdump writes what it has read, however slow the VM
 kill -INT "$cap" 2>/dev/null; wait "$cap" 2>/dev/null
 check_eq "A's agent got the three batches" "$(grep -c 'count 2 msgs' "$T/a_rec")" 3
 ncap=$(tcpdump -r "$T/sync.pcap" -n 2>/dev/null | wc -l)
