@@ -7,6 +7,7 @@
  *   hadp_group.c   a group's life: create, change, destroy, counters
  *   hadp_sock.c    the group's kernel UDP socket, transmit
  *   hadp_rx.c      receive: validate, authenticate, replay, deliver, reply
+ *   hadp_session.c which epoch of the peer's is accepted: challenge, response
  *   hadp_tx.c      HADP_CMD_SEND: frame, authenticate, send
  *   hadp_genl.c    the generic netlink family "hadp": policies, commands
  *   hadp_deliver.c received packets to the agent (unicast) and monitors
@@ -29,12 +30,29 @@
 
 #define HADP_MOD_VERSION	"0.2.0"
 
+/* Groups a network namespace may hold: one per datapath instance, and
+ * instances are numbered below HADP_MAX_INSTANCES (include/hadp/maps.h).
+ * Each group is a kernel socket and a few hundred bytes, charged to the
+ * memory cgroup of whoever created it. */
+#define HADP_MAX_GROUPS		HADP_MAX_INSTANCES
+
+/* Challenges a group sends at most, one per interval, when packets of an
+ * epoch it has not accepted keep coming: the bound on how soon a peer
+ * that started over (new epoch) is accepted again, one round trip added,
+ * and on what a flood of replays costs the peer. */
+#define HADP_CHALLENGE_INTERVAL	(HZ / 10)
+
+/* What the reply worker sends for the session (hadp_group.session_todo). */
+#define HADP_SESSION_CHALLENGE	0x1
+#define HADP_SESSION_RESPOND	0x2
+
 /* Replies waiting for the reply worker, per group. */
 #define HADP_REPLY_QUEUE_MAX	256
 
 struct net;
 struct socket;
 struct genl_info;
+struct nlattr;
 struct netlink_ext_ack;
 
 union hadp_sockaddr {
@@ -52,7 +70,9 @@ union hadp_sockaddr {
  * before anything is freed.
  *
  * cfg_lock (a BH spinlock) guards what can change while packets flow:
- * peer, key, limits, the replay windows. tx_lock (a mutex) serializes
+ * peer, key, limits, the replay windows. cfg_gen counts changes of peer
+ * and key, so that a packet authenticated outside the lock is not let
+ * into a window that a change has reset meanwhile. tx_lock (a mutex) serializes
  * senders so that sequence numbers go out in order.
  */
 struct hadp_group {
@@ -65,13 +85,21 @@ struct hadp_group {
 	spinlock_t cfg_lock;
 	union hadp_sockaddr peer;
 	u8 key[HADP_KEY_LEN];
+	u32 cfg_gen;
 	u32 max_coalesce;
 	u32 peer_max_coalesce;
 	u32 mtu;
 	u32 role;
 	u32 agent_portid;		/* READ_ONCE in rx; 0 = none */
-	struct hadp_wire_replay rx_window;	/* the peer's packets */
+	struct hadp_wire_replay rx_window;	/* the peer's packets: its session */
 	struct hadp_wire_replay reply_window;	/* replies to ours */
+	/* hadp_session.c */
+	u8 nonce[HADP_WIRE_NONCE_LEN];		/* of our last challenge */
+	u8 peer_nonce[HADP_WIRE_NONCE_LEN];	/* of the peer's, to answer */
+	bool challenging;			/* nonce not answered yet */
+	bool challenged;			/* challenged_at is set */
+	unsigned long challenged_at;		/* jiffies, rate limit */
+	unsigned int session_todo;		/* HADP_SESSION_* */
 
 	struct mutex tx_lock;
 	u32 tx_epoch;
@@ -103,6 +131,7 @@ extern atomic_t hadp_nr_sockets;
 struct hadp_net {
 	struct mutex lock;
 	struct list_head groups;
+	unsigned int nr_groups;		/* on the list; at most HADP_MAX_GROUPS */
 };
 
 struct hadp_net *hadp_net(struct net *net);
@@ -132,6 +161,18 @@ bool hadp_sockaddr_equal(const union hadp_sockaddr *a,
 /* hadp_rx.c */
 int hadp_rx_encap(struct sock *sk, struct sk_buff *skb);
 void hadp_reply_work(struct work_struct *work);
+
+/* hadp_session.c. Under cfg_lock: _reset when our view of the peer
+ * starts over (new group, peer or key), _refused for a packet of an epoch
+ * not accepted. _rx takes cfg_lock: a validated session packet, 0 or a
+ * wire error; gen as hadp_group.cfg_gen when the key was read. _work:
+ * from the reply worker. */
+u32 hadp_session_epoch(void);
+void hadp_session_reset(struct hadp_group *g);
+void hadp_session_refused(struct hadp_group *g);
+int hadp_session_rx(struct hadp_group *g, const struct hadp_wire_hdr *hdr,
+		    const u8 *pkt, size_t len, u32 gen);
+void hadp_session_work(struct hadp_group *g);
 
 /* hadp_tx.c */
 /* Split the bare message stream msgs into packets within the peer's

@@ -3,18 +3,24 @@
  * The generic netlink family "hadp", version HADP_FAMILY_VERSION,
  * described in kmod/hadp.yaml.
  *
- * Every command that changes state (group new/set/del, register, send)
- * needs CAP_NET_ADMIN in the user namespace that owns the caller's
- * network namespace (GENL_UNS_ADMIN_PERM), and so does joining the
- * "monitor" multicast group, which carries NAT tables
- * (GENL_MCAST_CAP_NET_ADMIN). Info and group
- * get need no privilege; a group's key is never reported. Every attribute
- * has a policy, validation is strict, and every refusal says why in the
- * extended ack.
+ * Every command needs CAP_NET_ADMIN in the user namespace that owns the
+ * caller's network namespace (GENL_UNS_ADMIN_PERM): those that change
+ * state, and info and group get and dump too, since peers, epochs and
+ * sequence numbers are not for everyone. So does joining the "monitor"
+ * multicast group, which carries NAT tables (GENL_MCAST_CAP_NET_ADMIN).
+ * A group's key is never reported.
+ *
+ * Each command has a policy of its own that lists only the attributes it
+ * takes; validation is strict, so any other attribute is refused
+ * ("Unsupported attribute"), not ignored. The family is new: the
+ * genetlink header's reserved field must be 0 on every command
+ * (resv_start_op 0). Every refusal of ours says why in the extended ack.
  */
 #include <linux/kernel.h>
+#include <linux/stringify.h>
 #include <linux/ctype.h>
 #include <linux/slab.h>
+#include <crypto/algapi.h>
 #include <net/genetlink.h>
 #include <net/ipv6.h>
 #include <net/sock.h>
@@ -50,34 +56,61 @@ static struct netlink_range_validation hadp_mtu_range __ro_after_init = {
 	.min = 576, .max = 65535,
 };
 
+/*
+ * One policy per command; an attribute left out (NLA_UNSPEC) is refused
+ * under strict validation. Reply-only attributes are refused with their
+ * own message wherever a command takes none of them.
+ */
 #define HADP_REPLY_ONLY { .type = NLA_REJECT, \
 			  .reject_message = "reply-only attribute" }
+#define HADP_GROUP_NAME_POLICY { .type = NLA_NUL_STRING, \
+				 .len = HADP_GROUP_NAME_LEN - 1 }
+#define HADP_GROUP_REPLY_ONLY					\
+	[HADP_A_GROUP_AGENT_PORTID]	= HADP_REPLY_ONLY,		\
+	[HADP_A_GROUP_TX_EPOCH]		= HADP_REPLY_ONLY,		\
+	[HADP_A_GROUP_TX_SEQ]		= HADP_REPLY_ONLY,		\
+	[HADP_A_GROUP_RX_EPOCH]		= HADP_REPLY_ONLY,		\
+	[HADP_A_GROUP_RX_SEQ]		= HADP_REPLY_ONLY,		\
+	[HADP_A_GROUP_STATS]		= HADP_REPLY_ONLY
+#define HADP_GROUP_CFG_POLICY						\
+	[HADP_A_GROUP_NAME]		= HADP_GROUP_NAME_POLICY,	\
+	[HADP_A_GROUP_PEER]		= NLA_POLICY_NESTED(hadp_endpoint_policy), \
+	[HADP_A_GROUP_KEY]		= NLA_POLICY_EXACT_LEN(HADP_KEY_LEN), \
+	[HADP_A_GROUP_MAX_COALESCE]	= NLA_POLICY_FULL_RANGE(NLA_U32, \
+							&hadp_count_range), \
+	[HADP_A_GROUP_PEER_MAX_COALESCE] = NLA_POLICY_FULL_RANGE(NLA_U32, \
+							&hadp_count_range), \
+	[HADP_A_GROUP_MTU]		= NLA_POLICY_FULL_RANGE(NLA_U32, \
+							&hadp_mtu_range), \
+	[HADP_A_GROUP_ROLE]		= NLA_POLICY_MAX(NLA_U32, HADP_ROLE_MAX), \
+	HADP_GROUP_REPLY_ONLY
 
-static const struct nla_policy hadp_group_policy[HADP_A_GROUP_MAX + 1] = {
-	[HADP_A_GROUP_NAME]		= { .type = NLA_NUL_STRING,
-					    .len = HADP_GROUP_NAME_LEN - 1 },
+static const struct nla_policy hadp_group_new_policy[HADP_A_GROUP_MAX + 1] = {
+	HADP_GROUP_CFG_POLICY,
 	[HADP_A_GROUP_LOCAL]		= NLA_POLICY_NESTED(hadp_endpoint_policy),
-	[HADP_A_GROUP_PEER]		= NLA_POLICY_NESTED(hadp_endpoint_policy),
-	[HADP_A_GROUP_KEY]		= NLA_POLICY_EXACT_LEN(HADP_KEY_LEN),
-	[HADP_A_GROUP_MAX_COALESCE]	= NLA_POLICY_FULL_RANGE(NLA_U32,
-							&hadp_count_range),
-	[HADP_A_GROUP_PEER_MAX_COALESCE] = NLA_POLICY_FULL_RANGE(NLA_U32,
-							&hadp_count_range),
-	[HADP_A_GROUP_MTU]		= NLA_POLICY_FULL_RANGE(NLA_U32,
-							&hadp_mtu_range),
+};
+
+static const struct nla_policy hadp_group_set_policy[HADP_A_GROUP_MAX + 1] = {
+	HADP_GROUP_CFG_POLICY,
+	/* only to be refused with its reason (hadp_genl_group_set) */
+	[HADP_A_GROUP_LOCAL]		= NLA_POLICY_NESTED(hadp_endpoint_policy),
+};
+
+/* del and get (do) name a group; a dump takes nothing (checked in
+ * hadp_genl_group_dump). */
+static const struct nla_policy hadp_group_name_policy[HADP_A_GROUP_MAX + 1] = {
+	[HADP_A_GROUP_NAME]		= HADP_GROUP_NAME_POLICY,
+	HADP_GROUP_REPLY_ONLY,
+};
+
+static const struct nla_policy hadp_register_policy[HADP_A_GROUP_MAX + 1] = {
+	[HADP_A_GROUP_NAME]		= HADP_GROUP_NAME_POLICY,
 	[HADP_A_GROUP_ROLE]		= NLA_POLICY_MAX(NLA_U32, HADP_ROLE_MAX),
-	[HADP_A_GROUP_AGENT_PORTID]	= HADP_REPLY_ONLY,
-	[HADP_A_GROUP_TX_EPOCH]		= HADP_REPLY_ONLY,
-	[HADP_A_GROUP_TX_SEQ]		= HADP_REPLY_ONLY,
-	[HADP_A_GROUP_RX_EPOCH]		= HADP_REPLY_ONLY,
-	[HADP_A_GROUP_RX_SEQ]		= HADP_REPLY_ONLY,
-	[HADP_A_GROUP_STATS]		= HADP_REPLY_ONLY,
-	[HADP_A_GROUP_PAD]		= { .type = NLA_REJECT },
+	HADP_GROUP_REPLY_ONLY,
 };
 
 static const struct nla_policy hadp_pkt_policy[HADP_A_PKT_MAX + 1] = {
-	[HADP_A_PKT_GROUP]	= { .type = NLA_NUL_STRING,
-				    .len = HADP_GROUP_NAME_LEN - 1 },
+	[HADP_A_PKT_GROUP]	= HADP_GROUP_NAME_POLICY,
 	[HADP_A_PKT_FLAGS]	= NLA_POLICY_MASK(NLA_U32, HADP_PKT_F_SEND_MASK),
 	[HADP_A_PKT_OPAQUE]	= { .type = NLA_U32 },
 	[HADP_A_PKT_MSGS]	= { .type = NLA_BINARY, .len = HADP_SEND_MAX },
@@ -86,9 +119,7 @@ static const struct nla_policy hadp_pkt_policy[HADP_A_PKT_MAX + 1] = {
 	[HADP_A_PKT_SEQ]	= HADP_REPLY_ONLY,
 	[HADP_A_PKT_TIMESTAMP]	= HADP_REPLY_ONLY,
 	[HADP_A_PKT_DIR]	= HADP_REPLY_ONLY,
-	[HADP_A_PKT_PAD]	= { .type = NLA_REJECT },
 };
-
 
 /* True (and the reason set) when a required attribute is missing. */
 #define HADP_MISSING(info, attr, what) ({				\
@@ -323,6 +354,11 @@ static int hadp_parse_cfg(struct genl_info *info, struct hadp_group_cfg *c)
 	}
 	if (a[HADP_A_GROUP_KEY]) {
 		nla_memcpy(c->key, a[HADP_A_GROUP_KEY], sizeof(c->key));
+		if (!memchr_inv(c->key, 0, sizeof(c->key))) {
+			NL_SET_ERR_MSG_ATTR(info->extack, a[HADP_A_GROUP_KEY],
+					    "the key is all zeros");
+			return -EINVAL;
+		}
 		c->has_key = true;
 	}
 	if (a[HADP_A_GROUP_MAX_COALESCE]) {
@@ -366,16 +402,21 @@ static int hadp_check_cfg(struct hadp_group *g, const struct hadp_group_cfg *c,
 
 static void hadp_apply_cfg(struct hadp_group *g, const struct hadp_group_cfg *c)
 {
+	u32 gen;
+
 	spin_lock_bh(&g->cfg_lock);
+	gen = g->cfg_gen;
 	if (c->has_peer && !hadp_sockaddr_equal(&g->peer, &c->peer)) {
 		g->peer = c->peer;
-		/* A new peer starts a new session. */
-		memset(&g->rx_window, 0, sizeof(g->rx_window));
+		g->cfg_gen++;
 	}
-	if (c->has_key && memcmp(g->key, c->key, sizeof(g->key))) {
+	if (c->has_key && crypto_memneq(g->key, c->key, sizeof(g->key))) {
 		memcpy(g->key, c->key, sizeof(g->key));
-		memset(&g->rx_window, 0, sizeof(g->rx_window));
+		g->cfg_gen++;
 	}
+	/* A new peer or key (a new group has both) starts a new session. */
+	if (g->cfg_gen != gen)
+		hadp_session_reset(g);
 	if (c->has_max)
 		g->max_coalesce = c->max_coalesce;
 	if (c->has_peer_max)
@@ -412,6 +453,13 @@ static int hadp_genl_group_new(struct sk_buff *skb, struct genl_info *info)
 		goto out_wipe;
 
 	mutex_lock(&hn->lock);
+	if (hn->nr_groups >= HADP_MAX_GROUPS) {
+		NL_SET_ERR_MSG(info->extack,
+			       "too many groups in this network namespace (at most "
+			       __stringify(HADP_MAX_GROUPS) ")");
+		err = -ENOSPC;
+		goto out_unlock;
+	}
 	if (hadp_group_find(hn, nla_data(a[HADP_A_GROUP_NAME]))) {
 		NL_SET_ERR_MSG_ATTR(info->extack, a[HADP_A_GROUP_NAME],
 				    "group exists");
@@ -538,14 +586,23 @@ err_unlock:
 	return err;
 }
 
-/* cb->args[0]: how many groups earlier parts of the dump carried. */
+/* cb->args[0]: how many groups earlier parts of the dump carried. A dump
+ * lists every group of the netns: a name would be ignored, so it is
+ * refused (get with a name is the do request). Here, not in a start
+ * callback: this kernel passes no extended ack to those. */
 static int hadp_genl_group_dump(struct sk_buff *skb, struct netlink_callback *cb)
 {
+	struct nlattr **attrs = genl_dumpit_info(cb)->attrs;
+	const struct nlattr *name = attrs ? attrs[HADP_A_GROUP_NAME] : NULL;
 	struct hadp_net *hn = hadp_net(sock_net(skb->sk));
 	struct hadp_group *g;
 	long idx = 0;
 	int err = 0;
 
+	if (name) {
+		NL_SET_ERR_MSG_ATTR(cb->extack, name, "a dump takes no group name");
+		return -EINVAL;
+	}
 	mutex_lock(&hn->lock);
 	list_for_each_entry(g, &hn->groups, list) {
 		if (idx++ < cb->args[0])
@@ -664,25 +721,26 @@ static const struct genl_ops hadp_genl_ops[] = {
 		.doit	= hadp_genl_info_get,
 		.policy	= hadp_info_policy,
 		.maxattr = HADP_A_INFO_MAX,
+		.flags	= GENL_UNS_ADMIN_PERM,
 	},
 	{
 		.cmd	= HADP_CMD_GROUP_NEW,
 		.doit	= hadp_genl_group_new,
-		.policy	= hadp_group_policy,
+		.policy	= hadp_group_new_policy,
 		.maxattr = HADP_A_GROUP_MAX,
 		.flags	= GENL_UNS_ADMIN_PERM,
 	},
 	{
 		.cmd	= HADP_CMD_GROUP_SET,
 		.doit	= hadp_genl_group_set,
-		.policy	= hadp_group_policy,
+		.policy	= hadp_group_set_policy,
 		.maxattr = HADP_A_GROUP_MAX,
 		.flags	= GENL_UNS_ADMIN_PERM,
 	},
 	{
 		.cmd	= HADP_CMD_GROUP_DEL,
 		.doit	= hadp_genl_group_del,
-		.policy	= hadp_group_policy,
+		.policy	= hadp_group_name_policy,
 		.maxattr = HADP_A_GROUP_MAX,
 		.flags	= GENL_UNS_ADMIN_PERM,
 	},
@@ -690,13 +748,14 @@ static const struct genl_ops hadp_genl_ops[] = {
 		.cmd	= HADP_CMD_GROUP_GET,
 		.doit	= hadp_genl_group_get,
 		.dumpit	= hadp_genl_group_dump,
-		.policy	= hadp_group_policy,
+		.policy	= hadp_group_name_policy,
 		.maxattr = HADP_A_GROUP_MAX,
+		.flags	= GENL_UNS_ADMIN_PERM,
 	},
 	{
 		.cmd	= HADP_CMD_REGISTER,
 		.doit	= hadp_genl_register,
-		.policy	= hadp_group_policy,
+		.policy	= hadp_register_policy,
 		.maxattr = HADP_A_GROUP_MAX,
 		.flags	= GENL_UNS_ADMIN_PERM,
 	},
@@ -725,7 +784,6 @@ struct genl_family hadp_genl_family __ro_after_init = {
 	.module		= THIS_MODULE,
 	.ops		= hadp_genl_ops,
 	.n_ops		= ARRAY_SIZE(hadp_genl_ops),
-	.resv_start_op	= HADP_CMD_MAX + 1,
 	.mcgrps		= hadp_genl_mcgrps,
 	.n_mcgrps	= ARRAY_SIZE(hadp_genl_mcgrps),
 };

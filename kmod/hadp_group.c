@@ -6,7 +6,6 @@
  */
 #include <linux/slab.h>
 #include <linux/string.h>
-#include <linux/timekeeping.h>
 #include <net/net_namespace.h>
 #include <net/netlink.h>
 
@@ -23,22 +22,6 @@ int __init hadp_group_cache_init(void)
 void hadp_group_cache_exit(void)
 {
 	kmem_cache_destroy(hadp_group_cache);
-}
-
-/* A session epoch that grows across group re-creation, module loads and
- * reboots with a sane clock: the wall clock in seconds, and never one
- * this module handed out before. */
-static u32 hadp_new_epoch(void)
-{
-	static DEFINE_SPINLOCK(lock);
-	static u32 last;
-	u32 now = (u32)ktime_get_real_seconds(), e;
-
-	spin_lock(&lock);
-	e = now > last ? now : last + 1;
-	last = e;
-	spin_unlock(&lock);
-	return e;
 }
 
 struct hadp_group *hadp_group_find(struct hadp_net *hn, const char *name)
@@ -63,7 +46,7 @@ struct hadp_group *hadp_group_create(struct net *net, const char *name,
 	struct hadp_group *g;
 	int err;
 
-	g = kmem_cache_zalloc(hadp_group_cache, GFP_KERNEL);
+	g = kmem_cache_zalloc(hadp_group_cache, GFP_KERNEL_ACCOUNT);
 	if (!g) {
 		NL_SET_ERR_MSG(extack, "out of memory for the group");
 		return ERR_PTR(-ENOMEM);
@@ -79,13 +62,18 @@ struct hadp_group *hadp_group_create(struct net *net, const char *name,
 	g->max_coalesce = HADP_DEFAULT_MAX_COALESCE;
 	g->peer_max_coalesce = HADP_DEFAULT_PEER_MAX_COALESCE;
 	g->mtu = HADP_DEFAULT_MTU;
-	g->tx_epoch = hadp_new_epoch();
+	/* Random, not a clock: the peer accepts it only once it answered
+	 * the peer's challenge under it (hadp_session.c). */
+	g->tx_epoch = hadp_session_epoch();
 	g->tx_seq = 1;
+	/* Replies to our packets: of our epoch, from 1 on. */
+	hadp_wire_replay_start(&g->reply_window, g->tx_epoch, 0);
 
 	err = hadp_sock_open(g, extack);
 	if (err)
 		goto err_free;
 	list_add_tail(&g->list, &hadp_net(net)->groups);
+	hadp_net(net)->nr_groups++;
 	return g;
 
 err_free:
@@ -100,6 +88,7 @@ err_free:
 void hadp_group_destroy(struct hadp_group *g)
 {
 	list_del(&g->list);
+	hadp_net(g->net)->nr_groups--;
 	hadp_sock_detach(g);
 	synchronize_rcu();
 	cancel_work_sync(&g->reply_work);

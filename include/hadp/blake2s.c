@@ -7,11 +7,7 @@
  * "BLAKE2 is a keyed hash ... a MAC"), safe against length extension
  * because the last block is marked by the finalisation flag.
  */
-#ifdef __KERNEL__
-#include <linux/string.h>
-#else
 #include <string.h>
-#endif
 
 #include "blake2s.h"
 
@@ -153,7 +149,7 @@ void hadp_blake2s_final(struct hadp_blake2s *s, void *out)
 	hadp_blake2s_compress(s, s->buf, 1);
 	for (i = 0; i < s->outlen; i++)
 		o[i] = (__u8)(s->h[i / 4] >> (8 * (i % 4)));
-	memset(s, 0, sizeof(*s));
+	explicit_bzero(s, sizeof(*s));	/* the key block too */
 }
 
 int hadp_blake2s(void *out, size_t outlen, const void *key, size_t keylen,

@@ -1,19 +1,16 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * BLAKE2s (RFC 7693), plain and keyed, written from the RFC: the keyed
- * MAC of the HA sync protocol (include/hadp/wire.h). No allocation, no
- * libc beyond memcpy/memset; compiled into hadp.ko and userspace alike.
- * Symbols are hadp_blake2s_* so they never meet the kernel's own blake2s.
+ * MAC of the HA sync protocol (include/hadp/wire.h) in userspace, where
+ * libc has none. No allocation, no libc beyond memcpy/memset and
+ * explicit_bzero. hadp.ko never compiles it: it uses the kernel's
+ * <crypto/blake2s.h> (include/hadp/wire.c chooses).
  */
 #ifndef HADP_BLAKE2S_H
 #define HADP_BLAKE2S_H
 
-#ifdef __KERNEL__
-#include <linux/types.h>
-#else
 #include <stddef.h>
 #include <linux/types.h>
-#endif
 
 #define HADP_BLAKE2S_BLOCK	64
 #define HADP_BLAKE2S_OUT_MAX	32

@@ -8,8 +8,11 @@
 #ifdef __KERNEL__
 #include <linux/string.h>
 #include <linux/math64.h>
+#include <crypto/algapi.h>	/* crypto_memneq() */
+#include <crypto/blake2s.h>
 #else
 #include <string.h>
+#include "blake2s.h"
 #endif
 
 #include "wire.h"
@@ -35,6 +38,7 @@ static const char *const hadp_wire_errs[HADP_WIRE_EMAX] = {
 	[HADP_WIRE_ETYPE] = "wrong message type",
 	[HADP_WIRE_EKIND] = "unknown entry kind",
 	[HADP_WIRE_ESHORT] = "body too short",
+	[HADP_WIRE_ESESSION] = "no session for this epoch",
 };
 
 const char *hadp_wire_strerror(int err)
@@ -71,17 +75,36 @@ void hadp_wire_ctx_set4(struct hadp_wire_ctx *ctx,
 	hadp_wire_ctx_set(ctx, s, src_port, d, dst_port);
 }
 
-void hadp_wire_mac(__u8 tag[HADP_WIRE_MAC_LEN], const struct hadp_wire_key *key,
-		   const struct hadp_wire_ctx *ctx, const void *data, size_t len)
-{
-	static const struct hadp_wire_ctx zero;
-	struct hadp_blake2s s;
+/*
+ * The one thing that differs between the module and userspace: where
+ * BLAKE2s and the constant-time comparison come from. The module uses the
+ * kernel's (<crypto/blake2s.h>, crypto_memneq()); userspace has no
+ * BLAKE2s in libc and keeps its own (blake2s.c, written from RFC 7693).
+ * Either final() wipes the state, key block included.
+ */
+#ifdef __KERNEL__
+typedef struct blake2s_state hadp_wire_mac_state;
 
-	hadp_blake2s_init(&s, HADP_WIRE_MAC_LEN, key->bytes, HADP_WIRE_KEY_LEN);
-	hadp_blake2s_update(&s, (ctx ? ctx : &zero)->bytes, HADP_WIRE_CTX_LEN);
-	hadp_blake2s_update(&s, data, len);
-	hadp_blake2s_final(&s, tag);
+static void hadp_wire_mac_init(hadp_wire_mac_state *s, const struct hadp_wire_key *key)
+{
+	blake2s_init_key(s, HADP_WIRE_MAC_LEN, key->bytes, HADP_WIRE_KEY_LEN);
 }
+#define hadp_wire_mac_update	blake2s_update
+#define hadp_wire_mac_final	blake2s_final
+
+static bool hadp_wire_tag_eq(const __u8 *a, const __u8 *b)
+{
+	return !crypto_memneq(a, b, HADP_WIRE_MAC_LEN);
+}
+#else
+typedef struct hadp_blake2s hadp_wire_mac_state;
+
+static void hadp_wire_mac_init(hadp_wire_mac_state *s, const struct hadp_wire_key *key)
+{
+	hadp_blake2s_init(s, HADP_WIRE_MAC_LEN, key->bytes, HADP_WIRE_KEY_LEN);
+}
+#define hadp_wire_mac_update	hadp_blake2s_update
+#define hadp_wire_mac_final	hadp_blake2s_final
 
 /* Constant time: how many bytes differ must not show in the timing. */
 static bool hadp_wire_tag_eq(const __u8 *a, const __u8 *b)
@@ -92,6 +115,19 @@ static bool hadp_wire_tag_eq(const __u8 *a, const __u8 *b)
 	for (i = 0; i < HADP_WIRE_MAC_LEN; i++)
 		d |= a[i] ^ b[i];
 	return d == 0;
+}
+#endif
+
+void hadp_wire_mac(__u8 tag[HADP_WIRE_MAC_LEN], const struct hadp_wire_key *key,
+		   const struct hadp_wire_ctx *ctx, const void *data, size_t len)
+{
+	static const struct hadp_wire_ctx zero;
+	hadp_wire_mac_state s;
+
+	hadp_wire_mac_init(&s, key);
+	hadp_wire_mac_update(&s, (ctx ? ctx : &zero)->bytes, HADP_WIRE_CTX_LEN);
+	hadp_wire_mac_update(&s, data, len);
+	hadp_wire_mac_final(&s, tag);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -776,6 +812,57 @@ unsigned int hadp_wire_coalesce(unsigned int path_mtu, bool ipv6,
 }
 
 /* ---------------------------------------------------------------------- */
+/* Sessions                                                               */
+/* ---------------------------------------------------------------------- */
+
+int hadp_wire_session(void *out, size_t cap, __u8 type, __u32 epoch, __u64 seq,
+		      const __u8 nonce[HADP_WIRE_NONCE_LEN],
+		      const struct hadp_wire_key *key, const struct hadp_wire_ctx *ctx)
+{
+	const struct hadp_wire_hdr hdr = {
+		.version = HADP_WIRE_VERSION,
+		.flags = HADP_WIRE_F_SESSION,
+		.epoch = epoch,
+		.seq = seq,
+	};
+	struct hadp_wire_enc enc;
+	int rc;
+
+	if ((type != HADP_WIRE_T_CHALLENGE && type != HADP_WIRE_T_RESPONSE) ||
+	    !nonce || !key)
+		return -HADP_WIRE_EINVAL;
+	rc = hadp_wire_enc_init(&enc, out, cap, &hdr, 1);
+	if (!rc)
+		rc = hadp_wire_enc_msg(&enc, type, HADP_WIRE_OP_NONE, 0, nonce,
+				       HADP_WIRE_NONCE_LEN);
+	return rc ? rc : hadp_wire_enc_finish(&enc, key, ctx);
+}
+
+int hadp_wire_dec_session(const void *pkt, size_t len, __u8 *type,
+			  __u8 nonce[HADP_WIRE_NONCE_LEN])
+{
+	struct hadp_wire_iter it;
+	struct hadp_wire_msg m;
+	int rc;
+
+	rc = hadp_wire_iter_init(&it, pkt, len);
+	if (rc)
+		return rc;
+	if (it.left != 1)
+		return -HADP_WIRE_ETYPE;
+	rc = hadp_wire_next(&it, &m);
+	if (rc < 0)
+		return rc;
+	if (m.type != HADP_WIRE_T_CHALLENGE && m.type != HADP_WIRE_T_RESPONSE)
+		return -HADP_WIRE_ETYPE;
+	if (m.len != HADP_WIRE_NONCE_LEN)
+		return -HADP_WIRE_ESHORT;
+	*type = m.type;
+	memcpy(nonce, m.body, HADP_WIRE_NONCE_LEN);
+	return 0;
+}
+
+/* ---------------------------------------------------------------------- */
 /* Replay window                                                          */
 /* ---------------------------------------------------------------------- */
 
@@ -796,14 +883,23 @@ static inline void hadp_wire_replay_set(struct hadp_wire_replay *rp, __u64 seq, 
 		rp->bits[b / 64] &= ~(1ull << (b % 64));
 }
 
+void hadp_wire_replay_start(struct hadp_wire_replay *rp, __u32 epoch, __u64 seq)
+{
+	unsigned int i;
+
+	rp->valid = 1;
+	rp->epoch = epoch;
+	rp->top = seq;
+	for (i = 0; i < HADP_WIRE_REPLAY_WORDS; i++)
+		rp->bits[i] = ~0ull;
+}
+
 int hadp_wire_replay_check(const struct hadp_wire_replay *rp, __u32 epoch, __u64 seq)
 {
 	if (!rp)
 		return -HADP_WIRE_EINVAL;
-	if (!rp->valid || epoch > rp->epoch)
-		return 0;
-	if (epoch < rp->epoch)
-		return -HADP_WIRE_ESTALE;
+	if (!rp->valid || epoch != rp->epoch)
+		return -HADP_WIRE_ESESSION;
 	if (seq > rp->top)
 		return 0;
 	if (rp->top - seq >= HADP_WIRE_REPLAY_WINDOW)
@@ -815,18 +911,7 @@ void hadp_wire_replay_update(struct hadp_wire_replay *rp, __u32 epoch, __u64 seq
 {
 	unsigned int i;
 
-	if (!rp)
-		return;
-	if (!rp->valid || epoch > rp->epoch) {
-		rp->valid = 1;
-		rp->epoch = epoch;
-		rp->top = seq;
-		for (i = 0; i < HADP_WIRE_REPLAY_WORDS; i++)
-			rp->bits[i] = 0;
-		hadp_wire_replay_set(rp, seq, true);
-		return;
-	}
-	if (epoch < rp->epoch)
+	if (!rp || !rp->valid || epoch != rp->epoch)
 		return;
 	if (seq > rp->top) {
 		/* The slots of top+1 .. seq are reused: clear them. */

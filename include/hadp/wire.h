@@ -9,12 +9,11 @@
  * functions return 0 (or a count/length >= 0) on success and a negative
  * enum hadp_wire_err on failure; hadp_wire_strerror() names it.
  *
- * Building: wire.c and blake2s.c sit next to this header. Userspace links
- * them through libhadp.a (Makefile). The module compiles them as its own
- * objects, e.g. kmod/hadp_wire.c containing
- *	#include "../include/hadp/blake2s.c"
- *	#include "../include/hadp/wire.c"
- * Every global symbol is hadp_wire_* or hadp_blake2s_*.
+ * Building: wire.c sits next to this header. Userspace links it with
+ * blake2s.c (its own BLAKE2s) through libhadp.a (Makefile). The module
+ * compiles wire.c as one of its objects (kmod/hadp_wire.c includes it)
+ * and takes BLAKE2s and crypto_memneq() from the kernel: blake2s.c is
+ * never compiled into it. Every global symbol is hadp_wire_*.
  *
  * Packet (all integers big endian; offsets in bytes):
  *
@@ -36,7 +35,6 @@
 #endif
 
 #include "maps.h"
-#include "blake2s.h"
 
 /* ---------------------------------------------------------------------- */
 /* Constants                                                              */
@@ -66,7 +64,8 @@
 #define HADP_WIRE_F_TRUNCATION_ALLOWED	0x02	/* reply may drop bodies */
 #define HADP_WIRE_F_REPLY		0x04	/* this is a reply */
 #define HADP_WIRE_F_TRUNCATED		0x08	/* reply whose bodies were cut */
-#define HADP_WIRE_F_KNOWN		0x0f
+#define HADP_WIRE_F_SESSION		0x10	/* a session packet (below) */
+#define HADP_WIRE_F_KNOWN		0x1f
 
 /* Message types (u8). A receiver skips (and counts) unknown types; they
  * are still echoed in a reply. */
@@ -77,6 +76,8 @@ enum hadp_wire_type {
 	HADP_WIRE_T_DUMP_REQUEST = 4,	/* body: struct hadp_wire_dump */
 	HADP_WIRE_T_DUMP_BEGIN = 5,	/* body: struct hadp_wire_dump */
 	HADP_WIRE_T_DUMP_END = 6,	/* body: struct hadp_wire_dump */
+	HADP_WIRE_T_CHALLENGE = 7,	/* body: nonce; session packets only */
+	HADP_WIRE_T_RESPONSE = 8,	/* body: the nonce echoed; likewise */
 	HADP_WIRE_T_MAX,
 };
 
@@ -107,6 +108,10 @@ enum hadp_wire_kind {
 #define HADP_WIRE_MAC_ENTRY_LEN	16
 #define HADP_WIRE_ADVERT_LEN	12	/* body bytes of an advert (v1) */
 #define HADP_WIRE_DUMP_LEN	16	/* body bytes of a dump message (v1) */
+#define HADP_WIRE_NONCE_LEN	16	/* body of a challenge or response */
+/* A session packet: header, one message with a nonce, MAC. */
+#define HADP_WIRE_SESSION_PKT_LEN \
+	(HADP_WIRE_OVERHEAD + HADP_WIRE_MSG_HDR_LEN + HADP_WIRE_NONCE_LEN)
 
 /* One NAT connection message: header + entry = 44 bytes. */
 #define HADP_WIRE_CONN_MSG_LEN	(HADP_WIRE_MSG_HDR_LEN + HADP_WIRE_CONN_LEN)
@@ -142,6 +147,7 @@ enum hadp_wire_err {
 	HADP_WIRE_ETYPE,	/* decode: the message is of another type */
 	HADP_WIRE_EKIND,	/* decode: unknown entry kind */
 	HADP_WIRE_ESHORT,	/* decode: body shorter than its type needs */
+	HADP_WIRE_ESESSION,	/* an epoch the receiver has not accepted */
 	HADP_WIRE_EMAX,
 };
 
@@ -458,27 +464,58 @@ unsigned int hadp_wire_coalesce(unsigned int path_mtu, bool ipv6,
 				unsigned int max_count, size_t body_len);
 
 /* ---------------------------------------------------------------------- */
+/* Sessions                                                               */
+/* ---------------------------------------------------------------------- */
+
+/*
+ * A receiver accepts packets of one epoch of its peer's, the one of its
+ * session, and only once the peer has proved that epoch is live: the
+ * receiver sends a CHALLENGE with a fresh random nonce, the peer answers
+ * with a RESPONSE that echoes the nonce under its epoch and the next of
+ * its sequence numbers. Nothing recorded earlier can answer a nonce drawn
+ * after it, so no old epoch can be brought back; and no clock is
+ * involved, so an epoch may be any value. docs/protocol.md, "Sessions".
+ *
+ * A session packet: flags HADP_WIRE_F_SESSION, count 1, opaque 0, one
+ * message (CHALLENGE or RESPONSE, op 0, opaque 0) whose body is the
+ * nonce; a challenge carries the challenger's own epoch and seq 0, a
+ * response the responder's epoch and a sequence number of that epoch.
+ * Authenticated like any packet; never delivered to an agent.
+ */
+int hadp_wire_session(void *out, size_t cap, __u8 type, __u32 epoch, __u64 seq,
+		      const __u8 nonce[HADP_WIRE_NONCE_LEN],
+		      const struct hadp_wire_key *key, const struct hadp_wire_ctx *ctx);
+/* Of a packet hadp_wire_validate() accepted with HADP_WIRE_F_SESSION:
+ * its message type (CHALLENGE or RESPONSE) and nonce; otherwise ETYPE
+ * (another type, or not exactly one message) or ESHORT (body size). */
+int hadp_wire_dec_session(const void *pkt, size_t len, __u8 *type,
+			  __u8 nonce[HADP_WIRE_NONCE_LEN]);
+
+/* ---------------------------------------------------------------------- */
 /* Replay window                                                          */
 /* ---------------------------------------------------------------------- */
 
 /*
  * A sliding window of HADP_WIRE_REPLAY_WINDOW sequence numbers below the
- * highest seen, per (sender epoch). A newer epoch resets it; an older
- * one is refused (ESTALE). Zero-initialise the state (no epoch seen yet:
- * the first authenticated packet sets it). Not locked: the caller
- * serialises. check() only looks; update() records a packet check()
- * accepted. Call them only for packets that passed hadp_wire_validate().
+ * highest seen, within the epoch of the session. Zero-initialised, it
+ * has no session and refuses everything (ESESSION); so does a started
+ * one any other epoch, older or newer. start() begins a session at
+ * (epoch, seq): seq and every number below it count as seen. Not locked:
+ * the caller serialises. check() only looks; update() records a packet
+ * check() accepted. Call them only for packets that passed
+ * hadp_wire_validate().
  */
 #define HADP_WIRE_REPLAY_WORDS	4
 #define HADP_WIRE_REPLAY_WINDOW	(HADP_WIRE_REPLAY_WORDS * 64)	/* 256 */
 
 struct hadp_wire_replay {
 	__u32 epoch;
-	__u32 valid;		/* an epoch has been seen */
+	__u32 valid;		/* a session is started */
 	__u64 top;		/* highest seq accepted in epoch */
 	__u64 bits[HADP_WIRE_REPLAY_WORDS];	/* bit (seq % WINDOW) */
 };
 
+void hadp_wire_replay_start(struct hadp_wire_replay *rp, __u32 epoch, __u64 seq);
 int hadp_wire_replay_check(const struct hadp_wire_replay *rp, __u32 epoch, __u64 seq);
 void hadp_wire_replay_update(struct hadp_wire_replay *rp, __u32 epoch, __u64 seq);
 /* check, then update if accepted */

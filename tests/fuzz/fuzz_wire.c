@@ -88,8 +88,14 @@ static void decode_all(const uint8_t *pkt, size_t len, unsigned int count, int p
 		CHECK(rc == 0 ? m.len >= HADP_WIRE_DUMP_LEN : 1);
 	}
 	CHECK(rc == 0);		/* a validated packet iterates cleanly */
-	if (packet)
+	if (packet) {
+		uint8_t type, nonce[HADP_WIRE_NONCE_LEN];
+
 		CHECK(seen == count);
+		rc = hadp_wire_dec_session(pkt, len, &type, nonce);
+		CHECK(rc == 0 ? count == 1 && (type == HADP_WIRE_T_CHALLENGE ||
+					       type == HADP_WIRE_T_RESPONSE) : 1);
+	}
 }
 
 static void check_reply(const uint8_t *pkt, size_t len, const struct hadp_wire_hdr *h)
@@ -153,12 +159,21 @@ static void fuzz_replay(const uint8_t *data, size_t size)
 
 	memset(&rp, 0, sizeof(rp));
 	for (off = 0; off + 12 <= size && off < 12 * 64; off += 12) {
-		/* small epochs and nearby seqs, so windows and resets both occur */
+		/* small epochs and nearby seqs, so windows and sessions both
+		 * change; a 0x80 bit starts a session there */
 		uint32_t epoch = data[off] & 3;
 		uint64_t seq = hadp_wire_get64(data + off + 4) & 0x3ff;
-		int rc = hadp_wire_replay_check(&rp, epoch, seq);
+		int rc;
 
-		CHECK(rc == 0 || rc == -HADP_WIRE_EREPLAY || rc == -HADP_WIRE_ESTALE);
+		if (data[off] & 0x80) {
+			hadp_wire_replay_start(&rp, epoch, seq);
+			CHECK(hadp_wire_replay_check(&rp, epoch, seq) == -HADP_WIRE_EREPLAY);
+			continue;
+		}
+		rc = hadp_wire_replay_check(&rp, epoch, seq);
+		CHECK(rc == 0 || rc == -HADP_WIRE_EREPLAY || rc == -HADP_WIRE_ESTALE ||
+		      rc == -HADP_WIRE_ESESSION);
+		CHECK(rc != -HADP_WIRE_ESESSION || !rp.valid || rp.epoch != epoch);
 		CHECK(hadp_wire_replay_accept(&rp, epoch, seq) == rc);
 		if (rc == 0) {
 			CHECK(hadp_wire_replay_check(&rp, epoch, seq) == -HADP_WIRE_EREPLAY);

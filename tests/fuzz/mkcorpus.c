@@ -59,7 +59,7 @@ int main(int argc, char **argv)
 		.version_min = 1, .version_max = 1,
 		.caps = HADP_WIRE_CAP_PACKET_UPDATE | HADP_WIRE_CAP_TRUNCATE | HADP_WIRE_CAP_DUMP };
 	struct hadp_wire_dump dump = { .id = 9, .kinds = 0, .entries = 3 };
-	unsigned char buf[1500], frame[64] = { 0x45 };
+	unsigned char buf[1500], frame[64] = { 0x45 }, nonce[HADP_WIRE_NONCE_LEN];
 	struct hadp_wire_enc e;
 	struct hadp_wire_entry c;
 	unsigned int i;
@@ -113,5 +113,18 @@ int main(int argc, char **argv)
 	buf[2] = 1;
 	buf[HADP_WIRE_HDR_LEN + HADP_WIRE_MSG_HDR_LEN] = 77;	/* unknown kind */
 	put("bad_kind", buf, (size_t)n);
+
+	/* sessions: a challenge, its response, a response with a cut nonce */
+	memcpy(nonce, "a fresh nonce..!", sizeof(nonce));
+	n = hadp_wire_session(buf, sizeof(buf), HADP_WIRE_T_CHALLENGE, 0x5eed, 0,
+			      nonce, &key, NULL);
+	put("challenge", buf, (size_t)n);
+	n = hadp_wire_session(buf, sizeof(buf), HADP_WIRE_T_RESPONSE, 0x1234, 77,
+			      nonce, &key, NULL);
+	put("response", buf, (size_t)n);
+	h.flags = HADP_WIRE_F_SESSION;
+	hadp_wire_enc_init(&e, buf, sizeof(buf), &h, 0);
+	hadp_wire_enc_msg(&e, HADP_WIRE_T_RESPONSE, 0, 0, nonce, 8);
+	put("bad_response", buf, (size_t)hadp_wire_enc_finish(&e, &key, NULL));
 	return 0;
 }

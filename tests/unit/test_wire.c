@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "unit.h"
+#include "hadp/blake2s.h"
 #include "hadp/wire.h"
 
 static const struct hadp_wire_key key = { .bytes = {
@@ -232,6 +233,76 @@ START_TEST(wire_layout_bytes)
 		memcpy(in + 36, want, sizeof(want));
 		ck_assert_int_eq(hadp_blake2s(tag, 16, key.bytes, 32, in, sizeof(in)), 0);
 		ck_assert_mem_eq(buf + sizeof(want), tag, 16);
+	}
+}
+END_TEST
+
+/* Session packets (docs/protocol.md, "Sessions"): the bytes, and what the
+ * decoder refuses. */
+START_TEST(wire_session_layout)
+{
+	static const uint8_t want[] = {
+		/* header: flags session, count 1, epoch, seq, opaque 0 */
+		0x48, 0x44, 0x01, 0x10, 0x00, 0x01, 0x00, 0x00,
+		0x9a, 0xbc, 0xde, 0xf0, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x2a,
+		0x00, 0x00, 0x00, 0x00,
+		/* message header: response, op 0, length 16, opaque 0 */
+		0x08, 0x00, 0x00, 0x10, 0x00, 0x00, 0x00, 0x00,
+		/* the nonce */
+		0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77,
+		0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff,
+	};
+	uint8_t nonce[HADP_WIRE_NONCE_LEN], got[HADP_WIRE_NONCE_LEN];
+	uint8_t buf[128], tag[16], type = 0;
+	struct hadp_wire_hdr h;
+	unsigned int i;
+	int n;
+
+	for (i = 0; i < sizeof(nonce); i++)
+		nonce[i] = (uint8_t)(i * 0x11);
+	n = hadp_wire_session(buf, sizeof(buf), HADP_WIRE_T_RESPONSE, 0x9abcdef0,
+			      42, nonce, &key, NULL);
+	ck_assert_int_eq(n, HADP_WIRE_SESSION_PKT_LEN);
+	ck_assert_int_eq(n, (int)sizeof(want) + 16);
+	ck_assert_mem_eq(buf, want, sizeof(want));
+	hadp_wire_mac(tag, &key, NULL, want, sizeof(want));
+	ck_assert_mem_eq(buf + sizeof(want), tag, 16);
+	ck_assert_int_eq(hadp_wire_validate(buf, n, &key, NULL, 1, &h), 0);
+	ck_assert_uint_eq(h.flags, HADP_WIRE_F_SESSION);
+	ck_assert_int_eq(hadp_wire_dec_session(buf, n, &type, got), 0);
+	ck_assert_uint_eq(type, HADP_WIRE_T_RESPONSE);
+	ck_assert_mem_eq(got, nonce, sizeof(nonce));
+
+	/* a challenge: type 7 */
+	n = hadp_wire_session(buf, sizeof(buf), HADP_WIRE_T_CHALLENGE, 1, 0, nonce, &key, NULL);
+	ck_assert_int_eq(n, HADP_WIRE_SESSION_PKT_LEN);
+	ck_assert_uint_eq(buf[24], HADP_WIRE_T_CHALLENGE);
+	ck_assert_int_eq(hadp_wire_dec_session(buf, n, &type, got), 0);
+	ck_assert_uint_eq(type, HADP_WIRE_T_CHALLENGE);
+	/* no other type is framed, nor into too small a buffer */
+	ck_assert_int_eq(hadp_wire_session(buf, sizeof(buf), HADP_WIRE_T_ADVERT, 1, 0, nonce, &key, NULL),
+			 -HADP_WIRE_EINVAL);
+	ck_assert_int_lt(hadp_wire_session(buf, HADP_WIRE_SESSION_PKT_LEN - 1,
+					   HADP_WIRE_T_CHALLENGE, 1, 0, nonce, &key, NULL), 0);
+
+	/* the decoder: another type, a short nonce, two messages */
+	buf[24] = HADP_WIRE_T_ADVERT;
+	ck_assert_int_eq(hadp_wire_dec_session(buf, n, &type, got), -HADP_WIRE_ETYPE);
+	n = mkpkt(buf, sizeof(buf), 1);
+	ck_assert_int_eq(hadp_wire_dec_session(buf, n, &type, got), -HADP_WIRE_ETYPE);
+	{
+		struct hadp_wire_hdr sh = { .flags = HADP_WIRE_F_SESSION };
+		struct hadp_wire_enc enc;
+
+		ck_assert_int_eq(hadp_wire_enc_init(&enc, buf, sizeof(buf), &sh, 0), 0);
+		ck_assert_int_eq(hadp_wire_enc_msg(&enc, HADP_WIRE_T_CHALLENGE, 0, 0, nonce, 15), 0);
+		n = hadp_wire_enc_finish(&enc, &key, NULL);
+		ck_assert_int_eq(hadp_wire_dec_session(buf, n, &type, got), -HADP_WIRE_ESHORT);
+		ck_assert_int_eq(hadp_wire_enc_init(&enc, buf, sizeof(buf), &sh, 0), 0);
+		ck_assert_int_eq(hadp_wire_enc_msg(&enc, HADP_WIRE_T_CHALLENGE, 0, 0, nonce, 16), 0);
+		ck_assert_int_eq(hadp_wire_enc_msg(&enc, HADP_WIRE_T_CHALLENGE, 0, 0, nonce, 16), 0);
+		n = hadp_wire_enc_finish(&enc, &key, NULL);
+		ck_assert_int_eq(hadp_wire_dec_session(buf, n, &type, got), -HADP_WIRE_ETYPE);
 	}
 }
 END_TEST
@@ -896,12 +967,21 @@ START_TEST(wire_replay_rules)
 
 	ck_assert_uint_ge(W, 64);
 	memset(&rp, 0, sizeof(rp));
-	ck_assert_int_eq(hadp_wire_replay_accept(&rp, 10, 1000), 0);	/* first: any */
+	/* no session: nothing is accepted, whatever its epoch */
+	ck_assert_int_eq(hadp_wire_replay_accept(&rp, 10, 1000), -HADP_WIRE_ESESSION);
+	ck_assert_int_eq(hadp_wire_replay_accept(&rp, 0, 0), -HADP_WIRE_ESESSION);
+	ck_assert(!rp.valid);
+	/* a session at (10, 999): 999 and below are seen */
+	hadp_wire_replay_start(&rp, 10, 999);
+	ck_assert_int_eq(hadp_wire_replay_accept(&rp, 10, 999), -HADP_WIRE_EREPLAY);
+	ck_assert_int_eq(hadp_wire_replay_accept(&rp, 10, 999 - W + 1), -HADP_WIRE_EREPLAY);
+	ck_assert_int_eq(hadp_wire_replay_accept(&rp, 10, 999 - W), -HADP_WIRE_ESTALE);
+	ck_assert_int_eq(hadp_wire_replay_accept(&rp, 10, 1000), 0);
 	ck_assert_int_eq(hadp_wire_replay_accept(&rp, 10, 1000), -HADP_WIRE_EREPLAY);
 	ck_assert_int_eq(hadp_wire_replay_accept(&rp, 10, 1002), 0);
 	ck_assert_int_eq(hadp_wire_replay_accept(&rp, 10, 1001), 0);	/* late, in window */
 	ck_assert_int_eq(hadp_wire_replay_accept(&rp, 10, 1001), -HADP_WIRE_EREPLAY);
-	ck_assert_int_eq(hadp_wire_replay_accept(&rp, 10, 1002 - W + 1), 0);	/* window's edge */
+	ck_assert_int_eq(hadp_wire_replay_accept(&rp, 10, 1002 - W + 1), -HADP_WIRE_EREPLAY);	/* before the session */
 	ck_assert_int_eq(hadp_wire_replay_accept(&rp, 10, 1002 - W), -HADP_WIRE_ESTALE);
 	ck_assert_int_eq(hadp_wire_replay_accept(&rp, 10, 0), -HADP_WIRE_ESTALE);
 	/* check() looks without recording */
@@ -912,13 +992,19 @@ START_TEST(wire_replay_rules)
 	ck_assert_int_eq(hadp_wire_replay_accept(&rp, 10, 1002 + 10 * W), 0);
 	ck_assert_int_eq(hadp_wire_replay_accept(&rp, 10, 1002 + 10 * W - 1), 0);
 	ck_assert_int_eq(hadp_wire_replay_accept(&rp, 10, 1002), -HADP_WIRE_ESTALE);
-	/* an older epoch is refused, a newer one restarts the window */
-	ck_assert_int_eq(hadp_wire_replay_accept(&rp, 9, 1u << 30), -HADP_WIRE_ESTALE);
-	ck_assert_int_eq(hadp_wire_replay_accept(&rp, 11, 1), 0);
-	ck_assert_uint_eq(rp.epoch, 11);
-	ck_assert_int_eq(hadp_wire_replay_accept(&rp, 11, 1), -HADP_WIRE_EREPLAY);
-	ck_assert_int_eq(hadp_wire_replay_accept(&rp, 11, 0), 0);
-	ck_assert_int_eq(hadp_wire_replay_accept(&rp, 10, 1002 + 11 * W), -HADP_WIRE_ESTALE);
+	/* any other epoch, older or newer, is refused and changes nothing */
+	ck_assert_int_eq(hadp_wire_replay_accept(&rp, 9, 1u << 30), -HADP_WIRE_ESESSION);
+	ck_assert_int_eq(hadp_wire_replay_accept(&rp, 11, 1), -HADP_WIRE_ESESSION);
+	ck_assert_uint_eq(rp.epoch, 10);
+	hadp_wire_replay_update(&rp, 11, 5);
+	ck_assert_uint_eq(rp.epoch, 10);
+	ck_assert(rp.top == 1002 + 10 * W);
+	/* only start() moves the session, lower epochs too (no clock) */
+	hadp_wire_replay_start(&rp, 3, 7);
+	ck_assert_int_eq(hadp_wire_replay_accept(&rp, 3, 7), -HADP_WIRE_EREPLAY);
+	ck_assert_int_eq(hadp_wire_replay_accept(&rp, 3, 0), -HADP_WIRE_EREPLAY);
+	ck_assert_int_eq(hadp_wire_replay_accept(&rp, 3, 8), 0);
+	ck_assert_int_eq(hadp_wire_replay_accept(&rp, 10, 1002 + 11 * W), -HADP_WIRE_ESESSION);
 	ck_assert_int_eq(hadp_wire_replay_check(NULL, 1, 1), -HADP_WIRE_EINVAL);
 }
 END_TEST
@@ -934,6 +1020,9 @@ START_TEST(wire_replay_model)
 
 	memset(&rp, 0, sizeof(rp));
 	memset(seen, 0, sizeof(seen));
+	hadp_wire_replay_start(&rp, 1, 0);	/* 0 is the response's */
+	seen[0] = 1;
+	any = true;
 	for (i = 0; i < 200000; i++) {
 		uint64_t seq;
 		int want, got;
@@ -1047,6 +1136,7 @@ Suite *wire_suite(void)
 
 	tc = tcase_create("codec");
 	tcase_add_test(tc, wire_layout_bytes);
+	tcase_add_test(tc, wire_session_layout);
 	tcase_add_test(tc, wire_roundtrip_conns);
 	tcase_add_test(tc, wire_roundtrip_other_messages);
 	tcase_add_test(tc, wire_frame_bare_stream);

@@ -10,8 +10,15 @@
 #
 # KIND: valid | replay (valid, twice) | unknown-type | over:N (N messages,
 # valid MAC) | corpus (every malformed packet below, one each; prints how
-# many) | badmac
-import hashlib, socket, struct, sys
+# many) | badmac | session (below)
+#
+# session: a peer that starts over under EPOCH (any value, lower than the
+# one the receiver held too), written from docs/protocol.md "Sessions": from
+# a UDP socket bound to SRC:PORT (no group may hold it), one packet asking
+# for a reply every 20 ms; the receiver's CHALLENGE answered with a
+# RESPONSE. Prints "challenged MS" and "accepted MS" (the first reply, ms
+# after the first packet); exits 1 if no reply came within 10 s.
+import hashlib, socket, struct, sys, time
 
 def ctx4(sa, sp, da, dp):
     m = b"\0" * 10 + b"\xff\xff"
@@ -36,6 +43,35 @@ def udp4(sa, sp, da, dp, payload):
     ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + ulen, 0, 0x4000, 64, 17, 0,
                      socket.inet_aton(sa), socket.inet_aton(da))
     return ip + udp
+
+def session(sa, sp, da, dp, key, epoch, seq):
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    u.bind((sa, sp))
+    u.settimeout(0.02)
+    out, back = ctx4(sa, sp, da, dp), ctx4(da, dp, sa, sp)
+    t0 = time.monotonic()
+    ms = lambda: int((time.monotonic() - t0) * 1000)
+    while ms() < 10000:
+        body = hdr(0x01, 1, epoch, seq, 7) + msg(1, 1, 1, conn(0))   # reply requested
+        u.sendto(body + mac(key, out, body), (da, dp))
+        seq += 1
+        try:
+            data, _ = u.recvfrom(4096)
+        except socket.timeout:
+            continue
+        if len(data) < 40 or mac(key, back, data[:-16]) != data[-16:]:
+            continue
+        flags = data[3]
+        if flags & 0x10 and len(data) == 64 and data[24] == 7:       # challenge
+            print("challenged", ms(), flush=True)
+            body = hdr(0x10, 1, epoch, seq, 0) + msg(8, 0, 0, data[32:48])
+            u.sendto(body + mac(key, out, body), (da, dp))
+            seq += 1
+        elif flags & 0x04:                                            # a reply
+            print("accepted", ms(), flush=True)
+            return 0
+    print("no reply in 10 s", flush=True)
+    return 1
 
 def main():
     (sa, sp), (da, dp) = [(a.rsplit(":", 1)[0], int(a.rsplit(":", 1)[1])) for a in sys.argv[1:3]]
@@ -63,6 +99,8 @@ def main():
         send(packet([msg(1, 1, i + 1, conn(i)) for i in range(n)]))
     elif kind == "badmac":
         send(packet(one, k=bytes(32)))
+    elif kind == "session":
+        sys.exit(session(sa, sp, da, dp, key, epoch, seq))
     elif kind == "corpus":
         good = packet(one)
         h = hdr(0, 1, epoch, seq, 7)

@@ -9,6 +9,7 @@
  *               [peer-max-coalesce N] [mtu N] [role ROLE]
  *   hadp ha role INSTANCE active|standby|unknown
  *   hadp ha del INSTANCE
+ *   hadp ha genkey                   a new key, 64 hex digits on stdout
  *   hadp ha show [INSTANCE]          -s: counters, -j: JSON
  *
  * show joins each group to the status its agent (hadpd) pins beside its
@@ -22,6 +23,8 @@
 #include <stdio.h>
 #include <stddef.h>
 #include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -33,10 +36,13 @@
 #include "util.h"
 
 /* FILE holds the key: 32 bytes, or 64 hex digits and an optional
- * newline. */
+ * newline; never all zeros. A file others may read is used, with a
+ * warning, as wg does. */
 static int read_key(const char *path, __u8 key[HADP_KEY_LEN])
 {
 	char buf[2 * HADP_KEY_LEN + 2];
+	static const __u8 zero[HADP_KEY_LEN];
+	struct stat st;
 	ssize_t n;
 	int fd, i;
 
@@ -45,12 +51,15 @@ static int read_key(const char *path, __u8 key[HADP_KEY_LEN])
 		hadp_err("invalid key \"%s\": %s", path, strerror(errno));
 		return -EINVAL;
 	}
+	if (!fstat(fd, &st) && S_ISREG(st.st_mode) &&
+	    (st.st_mode & (S_IRWXG | S_IRWXO)))
+		hadp_warn("key \"%s\" is accessible by group or others "
+			  "(chmod 600 it)", path);
 	n = read(fd, buf, sizeof(buf));
 	close(fd);
 	if (n == HADP_KEY_LEN) {
 		memcpy(key, buf, HADP_KEY_LEN);
-		memset(buf, 0, sizeof(buf));
-		return 0;
+		goto check;
 	}
 	if (n == 2 * HADP_KEY_LEN + 1 && buf[n - 1] == '\n')
 		n--;
@@ -64,13 +73,47 @@ static int read_key(const char *path, __u8 key[HADP_KEY_LEN])
 			goto bad;
 		key[i] = strtoul(hex, NULL, 16);
 	}
-	memset(buf, 0, sizeof(buf));
+check:
+	explicit_bzero(buf, sizeof(buf));
+	if (!memcmp(key, zero, HADP_KEY_LEN)) {
+		hadp_err("invalid key \"%s\": all zeros", path);
+		return -EINVAL;
+	}
 	return 0;
 bad:
-	memset(buf, 0, sizeof(buf));
+	explicit_bzero(buf, sizeof(buf));
 	hadp_err("invalid key \"%s\": expected a file of %d bytes or %d hex "
 		 "digits", path, HADP_KEY_LEN, 2 * HADP_KEY_LEN);
 	return -EINVAL;
+}
+
+/* hadp ha genkey: a new key from the kernel's random pool, as the 64 hex
+ * digits read_key() takes. Make the file private: umask 077. */
+static int ha_genkey(int argc, char **argv)
+{
+	__u8 key[HADP_KEY_LEN];
+	ssize_t n;
+	int i;
+
+	if (argc > 0) {
+		hadp_err("unknown argument \"%s\"", argv[0]);
+		return -EINVAL;
+	}
+	n = getrandom(key, sizeof(key), 0);
+	if (n != (ssize_t)sizeof(key)) {
+		hadp_err("ha genkey: getrandom: %s",
+			 n < 0 ? strerror(errno) : "short read");
+		return -EIO;
+	}
+	for (i = 0; i < HADP_KEY_LEN; i++)
+		printf("%02x", key[i]);
+	printf("\n");
+	explicit_bzero(key, sizeof(key));
+	if (fflush(stdout) || ferror(stdout)) {
+		hadp_err("ha genkey: writing the key: %s", strerror(errno));
+		return -EIO;
+	}
+	return 0;
 }
 
 static int parse_role(const char *s, int *role)
@@ -156,7 +199,7 @@ static int ha_add_set(struct cli *c, int argc, char **argv, bool add)
 			    hadp_ha_group_set(&h, &cfg);
 		hadp_ha_close(&h);
 	}
-	memset(key, 0, sizeof(key));
+	explicit_bzero(key, sizeof(key));
 	return err;
 }
 
@@ -513,5 +556,7 @@ int do_ha(struct cli *c, int argc, char **argv)
 		return ha_del(c, argc - 1, argv + 1);
 	if (!strcmp(argv[0], "role"))
 		return ha_role(c, argc - 1, argv + 1);
+	if (!strcmp(argv[0], "genkey"))
+		return ha_genkey(argc - 1, argv + 1);
 	return cli_usage_error("ha", argv[0]);
 }

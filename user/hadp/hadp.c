@@ -62,6 +62,7 @@ static void usage(FILE *f)
 "  hadp ha del INSTANCE\n"
 "  hadp ha show [INSTANCE]\n"
 "  hadp ha role INSTANCE active|standby|unknown\n"
+"  hadp ha genkey\n"
 "  hadp monitor [instance NAME] [count N]\n"
 "See hadp(8).\n");
 }

@@ -155,6 +155,17 @@ void hadpd_sync_role_changed(struct hadpd *d);
 int hadpd_sync_drain(struct hadpd *d, unsigned int timeout_ms);
 void hadpd_sync_status(struct hadpd *d, struct hadp_agent_status *st);
 
+/* channel.c: the module refusing the peer's packets (no session for
+ * their epoch), logged; called every turn, polls the group itself. */
+struct hadp_ha;
+struct hadpd_channel {
+	uint64_t next_ms, since_ms, warned_ms;
+	uint64_t refused, accepted, refused_since;	/* counters last read */
+	bool polled, refusing;
+};
+void hadpd_channel_check(struct hadpd_channel *c, struct hadp_ha *ha,
+			 const char *group, uint64_t now_ms);
+
 /* neigh.c: subscribe to the kernel's neighbour and route events (the fd
  * to poll, or -errno); on_readable reads them and marks a refresh due;
  * refresh rewrites this instance's "neighs" entries that changed. */

@@ -62,6 +62,7 @@ struct hadpd_sync {
 	uint64_t dump_entries;		/* dump entries received by then */
 	uint64_t next_role_ms;
 	uint64_t sent_before;		/* packets_sent at the last keepalive */
+	struct hadpd_channel channel;	/* channel.c */
 };
 
 static int tx_send(void *ctx, const void *msgs, size_t len, unsigned int count,
@@ -426,6 +427,7 @@ void hadpd_sync_tick(struct hadpd *d)
 	}
 	if (d->orchestrated)
 		follow_group_role(d);
+	hadpd_channel_check(&s->channel, &s->ha, s->g.name, ms);
 	if (active) {
 		hadp_mirror_flush(s->m, ns);
 		if (!atomic_load(&d->stopping)) {

@@ -35,6 +35,9 @@ static const char *const stat_names[__HADP_STAT_MAX] = {
 	[HADP_STAT_DROP_NOMEM]		= "nomem",
 	[HADP_STAT_NO_REPLY]		= "no_reply",
 	[HADP_STAT_MONITOR_COPIES]	= "monitor_copies",
+	[HADP_STAT_DROP_NO_SESSION]	= "no_session",
+	[HADP_STAT_CHALLENGES]		= "challenges",
+	[HADP_STAT_SESSIONS]		= "sessions",
 };
 
 const char *hadp_ha_stat_name(unsigned int stat)
@@ -368,7 +371,7 @@ int hadp_ha_group_new(struct hadp_ha *h, const struct hadp_ha_cfg *c)
 
 	put_cfg(nlh, c);
 	err = talk(h, nlh, NULL, NULL);
-	memset(buf, 0, sizeof(buf));	/* the key */
+	explicit_bzero(buf, sizeof(buf));	/* the key */
 	return err ? fail(h, "ha add", err) : 0;
 }
 
@@ -380,7 +383,7 @@ int hadp_ha_group_set(struct hadp_ha *h, const struct hadp_ha_cfg *c)
 
 	put_cfg(nlh, c);
 	err = talk(h, nlh, NULL, NULL);
-	memset(buf, 0, sizeof(buf));
+	explicit_bzero(buf, sizeof(buf));	/* the key */
 	return err ? fail(h, "ha set", err) : 0;
 }
 

@@ -84,6 +84,9 @@ enum hadp_stat {
 	HADP_STAT_DROP_NOMEM,
 	HADP_STAT_NO_REPLY,		/* reply requested, not delivered */
 	HADP_STAT_MONITOR_COPIES,	/* packets multicast to monitors */
+	HADP_STAT_DROP_NO_SESSION,	/* authentic, of an epoch not accepted */
+	HADP_STAT_CHALLENGES,		/* session challenges sent */
+	HADP_STAT_SESSIONS,		/* peer epochs accepted (responses) */
 	__HADP_STAT_MAX,
 };
 
@@ -101,7 +104,8 @@ enum {
 	HADP_A_GROUP_AGENT_PORTID,	/* u32: registered agent, 0 = none */
 	HADP_A_GROUP_TX_EPOCH,		/* u32: our session epoch */
 	HADP_A_GROUP_TX_SEQ,		/* u64: next sequence number */
-	HADP_A_GROUP_RX_EPOCH,		/* u32: the peer's epoch, 0 = none yet */
+	HADP_A_GROUP_RX_EPOCH,		/* u32: the peer's epoch we accept (its
+					 * session's), 0 = none yet */
 	HADP_A_GROUP_RX_SEQ,		/* u64: highest peer sequence seen */
 	HADP_A_GROUP_STATS,		/* nest: u64 per enum hadp_stat */
 	HADP_A_GROUP_PAD,
