@@ -36,6 +36,9 @@ LIB_OBJS := $(patsubst user/lib/%.c,$(BUILD)/lib/%.o,$(LIB_SRCS))
 WIRE_SRCS := include/hadp/wire.c include/hadp/blake2s.c
 WIRE_OBJS := $(patsubst include/hadp/%.c,$(BUILD)/wire/%.o,$(WIRE_SRCS))
 WIRE_HDRS := include/hadp/wire.h include/hadp/blake2s.h include/hadp/maps.h
+# What every userspace object may include from include/: a change to a
+# map layout, the wire codec or the module's uapi rebuilds them all.
+SHARED_HDRS := $(WIRE_HDRS) $(wildcard include/uapi/linux/*.h)
 CLI_SRCS := $(wildcard user/hadp/*.c)
 CLI_OBJS := $(patsubst user/hadp/%.c,$(BUILD)/cli/%.o,$(CLI_SRCS))
 # The agent also serves HTTP probes through libmicrohttpd.
@@ -67,7 +70,7 @@ $(BUILD)/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) include/hadp/maps.h $(BUILD)/v
 $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 	$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@.tmp && mv $@.tmp $@
 
-$(BUILD)/lib/%.o: user/lib/%.c $(wildcard user/lib/*.h) include/hadp/maps.h $(SKELS)
+$(BUILD)/lib/%.o: user/lib/%.c $(wildcard user/lib/*.h) $(SHARED_HDRS) $(SKELS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -c $< -o $@
 
@@ -79,7 +82,7 @@ $(BUILD)/libhadp.a: $(LIB_OBJS) $(WIRE_OBJS)
 	$(AR) rcs $@ $^
 
 $(BUILD)/cli/%.o: user/hadp/%.c $(wildcard user/hadp/*.h) $(wildcard user/lib/*.h) \
-                  include/hadp/maps.h
+                  $(SHARED_HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -c $< -o $@
 
@@ -87,7 +90,7 @@ $(BUILD)/hadp: $(CLI_OBJS) $(BUILD)/libhadp.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/agent/%.o: user/hadpd/%.c $(wildcard user/hadpd/*.h) $(wildcard user/lib/*.h) \
-                    include/hadp/maps.h
+                    $(SHARED_HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(shell pkg-config --cflags $(HADPD_PKGS)) -c $< -o $@
 
