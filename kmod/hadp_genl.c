@@ -5,8 +5,10 @@
  *
  * Every command needs CAP_NET_ADMIN in the user namespace that owns the
  * caller's network namespace (GENL_UNS_ADMIN_PERM): those that change
- * state, and info and group get and dump too, since peers, epochs and
- * sequence numbers are not for everyone. So does joining the "monitor"
+ * state, and group get and dump too, since peers, epochs and sequence
+ * numbers are not for everyone. Info counts the groups and sockets of
+ * every namespace: it needs CAP_NET_ADMIN in the initial user namespace
+ * (GENL_ADMIN_PERM), so that a container learns nothing of the host's. So does joining the "monitor"
  * multicast group, which carries NAT tables (GENL_MCAST_CAP_NET_ADMIN).
  * A group's key is never reported.
  *
@@ -721,7 +723,7 @@ static const struct genl_ops hadp_genl_ops[] = {
 		.doit	= hadp_genl_info_get,
 		.policy	= hadp_info_policy,
 		.maxattr = HADP_A_INFO_MAX,
-		.flags	= GENL_UNS_ADMIN_PERM,
+		.flags	= GENL_ADMIN_PERM,
 	},
 	{
 		.cmd	= HADP_CMD_GROUP_NEW,

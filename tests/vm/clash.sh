@@ -38,8 +38,10 @@ if a[0] == "key":
     b = struct.pack("<I", int(a[1])) + ip(a[2]) + ip(a[3]) + \
         struct.pack(">HHB3x", int(a[4]), int(a[5]), int(a[6]))
 else:
+    # struct hadp_conn: last_seen, version, ifindex, nat_ip, nat_port,
+    # state, flags, opened_ms, padding to 8 bytes
     b = struct.pack("<QII", 1, int(a[4]), int(a[1])) + ip(a[2]) + \
-        struct.pack(">HBB", int(a[3]), 2, 0)
+        struct.pack(">HBB", int(a[3]), 2, 0) + struct.pack("<I4x", 0)
 print(" ".join("%02x" % x for x in b))
 '
 conn_hex() { "$PY" -c "$PACK" "$@"; }
