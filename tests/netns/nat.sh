@@ -374,7 +374,7 @@ conns vmS tcp $INET 7000 -n 5 --hold 6 >"$TESTDIR/held" 2>&1 &
 held=$!
 bg_pid $held
 sleep 2
-check "hadp flow timeouts tcp-closing 1 udp 1 icmp 1" hadp hvA flow timeouts tcp-closing 1 udp 1 icmp 1
+check "hadp flow timeouts tcp-closing 1 udp 1 icmp 1 unreplied 1" hadp hvA flow timeouts tcp-closing 1 udp 1 icmp 1 unreplied 1
 sleep 2
 check "hadp flow age" hadp hvA flow age
 out=$(hadp hvA -j flow show iface vm1)
