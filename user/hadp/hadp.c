@@ -134,6 +134,19 @@ int cli_kv(int argc, char **argv, const char *const keys[], int nkeys,
 	return cli_args(argc, argv, keys, nkeys, vals, NULL, 0, NULL);
 }
 
+int cli_kv_required(int argc, char **argv, const char *const keys[], int nkeys,
+		    int nrequired, const char *vals[])
+{
+	int i;
+
+	if (cli_kv(argc, argv, keys, nkeys, vals))
+		return -EINVAL;
+	for (i = 0; i < nrequired; i++)
+		if (!vals[i])
+			return cli_missing(keys[i]);
+	return 0;
+}
+
 static int open_host(struct cli *c, bool create)
 {
 	int err = hadp_host_open(&c->host, c->bpffs, create);

@@ -38,6 +38,10 @@ void cli_close(struct cli *c);
  */
 int cli_kv(int argc, char **argv, const char *const keys[], int nkeys,
 	   const char *vals[]);
+/* cli_kv(), then the first @nrequired keys must all be given: a missing
+ * one is named (cli_missing). */
+int cli_kv_required(int argc, char **argv, const char *const keys[], int nkeys,
+		    int nrequired, const char *vals[]);
 /* The same with words that take no value ("nat"): set[i] tells whether
  * flags[i] was given. */
 int cli_args(int argc, char **argv, const char *const keys[], int nkeys,

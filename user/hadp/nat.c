@@ -210,13 +210,9 @@ static int nat_add(struct cli *c, int argc, char **argv)
 	enum { IFACE, IP, PORTS, UNDERLAY };
 	const char *v[ARRAY_SIZE(keys)];
 	struct hadp_snat sn = {};
-	int i;
 
-	if (cli_kv(argc, argv, keys, ARRAY_SIZE(keys), v))
+	if (cli_kv_required(argc, argv, keys, ARRAY_SIZE(keys), ARRAY_SIZE(keys), v))
 		return -EINVAL;
-	for (i = 0; i < (int)ARRAY_SIZE(keys); i++)
-		if (!v[i])
-			return cli_missing(keys[i]);
 	if (parse_name("iface", v[IFACE]) ||
 	    parse_ipv4_host("ip", v[IP], &sn.ip) ||
 	    parse_port_range("ports", v[PORTS], &sn.port_min, &sn.port_max) ||
@@ -293,11 +289,8 @@ static int neigh_add(struct cli *c, int argc, char **argv)
 	__be32 ip;
 	int i, err;
 
-	if (cli_kv(argc, argv, keys, ARRAY_SIZE(keys), v))
+	if (cli_kv_required(argc, argv, keys, ARRAY_SIZE(keys), ARRAY_SIZE(keys), v))
 		return -EINVAL;
-	for (i = 0; i < (int)ARRAY_SIZE(keys); i++)
-		if (!v[i])
-			return cli_missing(keys[i]);
 	if (parse_ipv4_host("ip", v[IP], &ip) ||
 	    parse_port_range("ports", v[PORTS], &r.port_min, &r.port_max) ||
 	    parse_ipv6_host("underlay", v[UNDERLAY], r.underlay))
@@ -337,11 +330,8 @@ static int neigh_del(struct cli *c, int argc, char **argv)
 	__be32 ip;
 	int i, at, found = 0, err;
 
-	if (cli_kv(argc, argv, keys, ARRAY_SIZE(keys), v))
+	if (cli_kv_required(argc, argv, keys, ARRAY_SIZE(keys), ARRAY_SIZE(keys), v))
 		return -EINVAL;
-	for (i = 0; i < (int)ARRAY_SIZE(keys); i++)
-		if (!v[i])
-			return cli_missing(keys[i]);
 	if (parse_ipv4_host("ip", v[IP], &ip) ||
 	    parse_port_range("ports", v[PORTS], &min, &max))
 		return -EINVAL;

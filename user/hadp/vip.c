@@ -105,13 +105,9 @@ static int vip_add(struct cli *c, int argc, char **argv)
 	enum { IFACE, IP, UNDERLAY, CONN_LIMIT };
 	const char *v[ARRAY_SIZE(keys)];
 	struct hadp_vip vip = {};
-	int i;
 
-	if (cli_kv(argc, argv, keys, ARRAY_SIZE(keys), v))
+	if (cli_kv_required(argc, argv, keys, ARRAY_SIZE(keys), CONN_LIMIT, v))
 		return -EINVAL;
-	for (i = 0; i < CONN_LIMIT; i++)
-		if (!v[i])
-			return cli_missing(keys[i]);
 	if (parse_name("iface", v[IFACE]) ||
 	    parse_ipv4_host("ip", v[IP], &vip.ip) ||
 	    parse_ipv6_host("underlay", v[UNDERLAY], vip.underlay) ||
@@ -133,11 +129,8 @@ static int vip_set(struct cli *c, int argc, char **argv)
 	struct hadp_vip vip;
 	int i, err;
 
-	if (cli_kv(argc, argv, keys, ARRAY_SIZE(keys), v))
+	if (cli_kv_required(argc, argv, keys, ARRAY_SIZE(keys), ARRAY_SIZE(keys), v))
 		return -EINVAL;
-	for (i = 0; i < (int)ARRAY_SIZE(keys); i++)
-		if (!v[i])
-			return cli_missing(keys[i]);
 	if (parse_name("iface", v[IFACE]) || quota_parse(v[CONN_LIMIT], &limit))
 		return -EINVAL;
 	err = cli_open_write(c);
