@@ -338,6 +338,11 @@ bad 'routes "0"'             -I two dp load routes 0
 bad 'routes "16777217"'      -I two dp load routes 16777217
 bad 'neighs "0"'             -I two dp load neighs 0
 bad 'neighs "65537"'         -I two dp load neighs 65537
+bad 'events "4095"'          -I two dp load events 4095
+bad 'events "12288"'         -I two dp load events 12288
+bad 'events "2147483648"'    -I two dp load events 2147483648
+bad 'events "1M"'            -I two dp load events 1M
+bad '"events"'               -I two dp load events
 bad 'gateway4 "x"'           -I two dp load gateway4 x
 bad 'gateway4 "fd10::1"'     -I two dp load gateway4 fd10::1
 bad 'gateway6 "10.0.0.1"'    -I two dp load gateway6 10.0.0.1
@@ -373,6 +378,22 @@ check "hadp -I two iface add vm2 (as in default)" hadp hv -I two iface add "${VM
 check "hadp -I two route add 10.0.1.0/24 (as in default)" hadp hv -I two route add 10.0.1.0/24 vni 100 via fd00::b
 check_eq "two's ifaces table is full" "$(bpftool -j map dump pinned "$PINS/two/ifaces" | jq length)" 2
 check_eq "two's neighs table is full" "$(bpftool -j map dump pinned "$PINS/two/neighs" | jq length)" 1
+# The delta ring: an eighth of conns' records (88 bytes), a power of two,
+# 256 KiB at least (default's 65536 connections: 720896 bytes, 1 MiB),
+# or as given.
+events_bytes() {
+	hadp hv -j -I "$1" dp show | jq '.[0].instances[0].events_bytes'
+}
+check_eq "default's ring holds conns/8 deltas (1 MiB)" "$(events_bytes default)" 1048576
+check "hadp -I three dp load conns 1024 (a ring of 256 KiB, the least)" \
+	hadp hv -I three dp load conns 1024
+check_eq "three's ring is 256 KiB" "$(events_bytes three)" 262144
+check "hadp -I three dp unload" hadp hv -I three dp unload
+check "hadp -I three dp load events 4096" hadp hv -I three dp load events 4096
+check_eq "three's ring is the 4096 bytes asked for" "$(events_bytes three)" 4096
+check_eq "dp show says so in text" \
+	"$(hadp hv -I three dp show | grep -c 'instance three index [0-9]* .* events 4096')" 1
+check "hadp -I three dp unload" hadp hv -I three dp unload
 check_gt "default's ifaces table has room" \
 	"$(bpftool -j map show pinned "$PINS/default/ifaces" | jq .max_entries)" 2
 check "vm3 has no XDP program" no_xdp vm3

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "hadp.h"
 #include "names.h"
@@ -18,13 +19,33 @@
 
 #define DEFAULT_INSTANCE	"default"
 
+/* The kernel's largest ring buffer is 2^32 bytes less a page; a gibibyte
+ * of locked memory for deltas is past any sane use already. */
+#define EVENTS_MAX	(1u << 30)
+
+/* A ring buffer's size: a power of two of pages. */
+static int parse_events(const char *s, __u32 *out)
+{
+	__u32 page = sysconf(_SC_PAGESIZE), v;
+
+	if (parse_u32("events", s, page, EVENTS_MAX, &v))
+		return -EINVAL;
+	if (v & (v - 1)) {
+		hadp_err("invalid events \"%s\": expected a power of two "
+			 "(bytes, %u-%u)", s, page, EVENTS_MAX);
+		return -EINVAL;
+	}
+	*out = v;
+	return 0;
+}
+
 static int dp_load(struct cli *c, int argc, char **argv)
 {
 	static const char *const keys[] = {
-		"ifaces", "routes", "neighs", "conns", "nat-ips", "gateway4",
-		"gateway6",
+		"ifaces", "routes", "neighs", "conns", "nat-ips", "events",
+		"gateway4", "gateway6",
 	};
-	enum { IFACES, ROUTES, NEIGHS, CONNS, NAT_IPS, GW4, GW6 };
+	enum { IFACES, ROUTES, NEIGHS, CONNS, NAT_IPS, EVENTS, GW4, GW6 };
 	const char *v[ARRAY_SIZE(keys)];
 	struct hadp_load_opts o;
 	const char *name = c->instance ? c->instance : DEFAULT_INSTANCE;
@@ -42,6 +63,7 @@ static int dp_load(struct cli *c, int argc, char **argv)
 				   &o.conns)) ||
 	    (v[NAT_IPS] && parse_u32("nat-ips", v[NAT_IPS], 1, 65536,
 				     &o.nat_ips)) ||
+	    (v[EVENTS] && parse_events(v[EVENTS], &o.events)) ||
 	    (v[GW4] && parse_ipv4("gateway4", v[GW4], &o.gw4)) ||
 	    (v[GW6] && parse_ipv6("gateway6", v[GW6], o.gw6)))
 		return -EINVAL;
@@ -169,6 +191,8 @@ static int show_instances(struct cli *c, __u32 active)
 		print_uint("uplink_prog_id", " uplink prog %llu",
 			   ids[HADP_KIND_UPLINK]);
 		print_bool("active", " active", i == active);
+		print_uint("events_bytes", " events %llu",
+			   inst.maps[HADP_MAP_EVENTS].max_entries);
 		if (!err && c->stats) {
 			print_text("\n    unattributed to an interface:");
 			err = print_ifstats(&inst, 0);

@@ -51,7 +51,7 @@ static void usage(FILE *f)
 "  hadp flow timeouts [tcp-opening S] [tcp-established S] [tcp-closing S]\n"
 "                     [udp S] [icmp S] [unreplied S]\n"
 "  hadp dp load [ifaces N] [routes N] [neighs N] [conns N] [nat-ips N]\n"
-"               [gateway4 ADDR] [gateway6 ADDR]\n"
+"               [events BYTES] [gateway4 ADDR] [gateway6 ADDR]\n"
 "  hadp dp unload\n"
 "  hadp dp upgrade\n"
 "  hadp dp show\n"

@@ -202,7 +202,8 @@ static int take_macs(struct hadpd *d, const struct hadp_inst *old,
 /* An old active of another program version may lay its maps out
  * differently: reading them with this version's structures would be
  * garbage. Then the mirror alone carried the state (an upgrade through
- * the pair, docs/ha.md). */
+ * the pair, docs/ha.md). Table sizes may differ, and so may the delta
+ * ring's (set at load): nothing reads another instance's ring. */
 static bool same_layout(const struct hadpd *d, const struct hadp_inst *old)
 {
 	static const int maps[] = { HADP_MAP_CONNS, HADP_MAP_CONNS_REV, HADP_MAP_IFACES };

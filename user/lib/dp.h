@@ -77,6 +77,7 @@ struct hadp_load_opts {
 	__u32 neighs;
 	__u32 conns;		/* conns and conns_rev each */
 	__u32 nat_ips;
+	__u32 events;		/* ring buffer bytes; 0: sized from conns */
 	__be32 gw4;
 	__u8 gw6[16];
 };
@@ -134,6 +135,9 @@ int hadp_inst_find(struct hadp_host *h, const char *name, __u32 *index);
 int hadp_inst_name(struct hadp_host *h, __u32 index,
 		   char name[HADP_NAME_LEN]);
 void hadp_load_opts_init(struct hadp_load_opts *o);
+/* The delta ring's size in bytes for a connection table of conns
+ * entries, when hadp_load_opts.events leaves it to the loader. */
+__u32 hadp_events_size(__u32 conns);
 /* Needs the lock; creates the root if there is none. The new instance
  * becomes active when none is: until the HA agent exists and owns the
  * active entry, that is what makes a single instance carry traffic. */

@@ -165,6 +165,30 @@ static int set_size(struct hadp_bpf *skel, int id, __u32 n)
 	return bpf_map__set_max_entries(skel_map(skel, id), n);
 }
 
+/*
+ * The delta ring holds an eighth of the connection table's records (a
+ * record is the 80-byte event and the ring's 8-byte header), rounded up
+ * to a power of two: 11 to 22 bytes per table entry, under a tenth of
+ * what the entry costs in conns and conns_rev, so the ring grows with the
+ * burst a table of that size is built for. At least 256 KiB, the size
+ * before this rule; at most 64 MiB (about 760,000 deltas), which a table
+ * of 4 million entries reaches: past that, a burst the agent does not
+ * drain in time is what the repair (docs/ha.md) is for.
+ */
+#define EVENTS_RECORD	88
+#define EVENTS_MIN	(256u << 10)
+#define EVENTS_MAX	(64u << 20)
+
+__u32 hadp_events_size(__u32 conns)
+{
+	__u64 want = (__u64)conns / 8 * EVENTS_RECORD;
+	__u32 size = EVENTS_MIN;
+
+	while (size < want && size < EVENTS_MAX)
+		size <<= 1;
+	return size;
+}
+
 static int set_sizes(struct hadp_bpf *skel, const struct hadp_load_opts *o)
 {
 	int err = 0;
@@ -199,6 +223,8 @@ static int set_sizes(struct hadp_bpf *skel, const struct hadp_load_opts *o)
 		err = err ?: set_size(skel, HADP_MAP_CONNS, o->conns);
 		err = err ?: set_size(skel, HADP_MAP_CONNS_REV, o->conns);
 	}
+	err = err ?: set_size(skel, HADP_MAP_EVENTS, o->events ?: hadp_events_size(
+		bpf_map__max_entries(skel_map(skel, HADP_MAP_CONNS))));
 	if (err)
 		hadp_err("sizing the tables: %s", strerror(-err));
 	return err;
