@@ -896,6 +896,189 @@ START_TEST(test_maps_store)
 }
 END_TEST
 
+/* Deltas the ring lost are sent again by a repair: the conns seen since
+ * the loss, as plain updates, and nothing is swept on the standby (no
+ * dump framing); a dump that starts meanwhile puts the repair off. */
+START_TEST(test_repair)
+{
+	struct pair *p = pair_new(NULL);
+	const struct hadp_mirror_store_ops *ops = hadp_mirror_mem_store(p->mem[0]).ops;
+	const struct hadp_mirror_stats *st = hadp_mirror_stats(p->e[0]);
+	struct hadp_wire_conn c;
+	__u64 since;
+	unsigned int i, steps = 0;
+
+	for (i = 0; i < 20; i++)
+		act(p, HADP_EV_CONN_NEW, i, 1);
+	settle(p);
+	/* a connection the standby holds and the active does not: swept by
+	 * a refresh, never by a repair */
+	memset(&c, 0, sizeof(c));
+	c.key = key_of(500, 6);
+	c.version = 1;
+	ck_assert_int_eq(hadp_mirror_mem_store(p->mem[1]).ops->conn_set(p->mem[1], &c, p->now), 0);
+	p->now += 1000 * MS;
+	since = p->now;
+	/* ten made with their deltas lost, one changed with it lost */
+	for (i = 20; i < 30; i++) {
+		c.key = key_of(i, 6);
+		c.version = 1;
+		ck_assert_int_eq(ops->conn_set(p->mem[0], &c, p->now), 0);
+	}
+	c.key = key_of(3, 6);
+	ck_assert_int_eq(hadp_mirror_mem_conn(p->mem[0], &c.key, &c, NULL), 0);
+	c.version = 2;
+	ck_assert_int_eq(ops->conn_set(p->mem[0], &c, p->now), 0);
+	/* a refresh walks the store: the repair waits for it */
+	ck_assert_int_eq(hadp_mirror_refresh(p->e[0], p->now), 0);
+	hadp_mirror_repair(p->e[0], since);
+	hadp_mirror_dump_step(p->e[0], 4, p->now);
+	ck_assert_uint_eq(st->repairs, 0);
+	ck_assert(hadp_mirror_repairing(p->e[0]));
+	stream_dump(p);
+	ck_assert_uint_eq(hadp_mirror_mem_count(p->mem[1]), 30);	/* swept */
+	/* the standby missed them again: the repair brings them back */
+	for (i = 20; i < 30; i++) {
+		c.key = key_of(i, 6);
+		ck_assert_int_eq(hadp_mirror_mem_store(p->mem[1]).ops->conn_del(p->mem[1], &c.key), 0);
+	}
+	c.key = key_of(500, 6);
+	c.version = 1;
+	ck_assert_int_eq(hadp_mirror_mem_store(p->mem[1]).ops->conn_set(p->mem[1], &c, p->now), 0);
+	while (hadp_mirror_repairing(p->e[0])) {
+		ck_assert_uint_lt(++steps, 100);
+		ck_assert_int_ge(hadp_mirror_dump_step(p->e[0], 4, p->now), 0);
+		settle(p);
+	}
+	ck_assert_uint_eq(st->repairs, 1);
+	ck_assert_uint_eq(st->repair_entries, 11);	/* the ten and 3 */
+	ck_assert_uint_eq(st->dumps_served, 1);		/* the refresh only */
+	ck_assert_uint_eq(hadp_mirror_mem_count(p->mem[1]), 31);	/* 500 stays */
+	ck_assert_uint_eq(version_at(p->mem[1], 3), 2);
+	for (i = 0; i < 30; i++)
+		ck_assert_uint_eq(version_at(p->mem[1], i), version_at(p->mem[0], i));
+	ck_assert_uint_eq(hadp_mirror_stats(p->e[1])->swept, 1);	/* the refresh's */
+	pair_free(p);
+}
+END_TEST
+
+/* Whether the walk's chunk in hand holds key k, not given yet. */
+static bool in_chunk(const struct hadp_mirror_maps *mm, const struct hadp_conn_key *k)
+{
+	size_t i;
+
+	for (i = mm->pos; i < mm->n; i++)
+		if (!memcmp((const char *)mm->keys + i * sizeof(*k), k, sizeof(*k)))
+			return true;
+	return false;
+}
+
+/* Walk an instance's conns through the store ops: every entry given
+ * once, in chunks (more entries than one), none deleted before its chunk
+ * was read; a repair's walk gives the recent ones only, and the MAC. */
+START_TEST(test_maps_walk)
+{
+	enum { N = 5000 };
+	struct hadp_map conns, ifaces;
+	struct hadp_mirror_maps mm = { 0 };
+	struct hadp_mirror_store st;
+	struct hadp_ifindex ik = { 7 };
+	struct hadp_iface ifc = { .mac_state = HADP_MAC_KNOWN, .mac_version = 3 };
+	static unsigned char seen[N];
+	struct hadp_wire_entry e;
+	struct hadp_conn_key k;
+	struct hadp_conn val = { .version = 1, .nat_ip = htonl(0xc6336401) };
+	unsigned int i, given = 0, macs = 0, again = 0, early = 0, tenth = 0;
+	unsigned int inchunk = 0;
+	__u32 count = 0;
+	int fd, rc;
+
+	fd = bpf_map_create(BPF_MAP_TYPE_HASH, "unit", sizeof(k), sizeof(val), N, NULL);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(hadp_map_from_fd(fd, &conns), 0);
+	ifaces = unit_hash_map(sizeof(ik), sizeof(ifc));
+	ck_assert_int_eq(bpf_map_update_elem(ifaces.fd, &ik, &ifc, BPF_ANY), 0);
+	mm.conns = &conns;
+	mm.ifaces = &ifaces;
+	st = hadp_mirror_maps_store(&mm);
+	for (i = 0; i < N; i++) {
+		k = key_of(i, 6);
+		val.last_seen = i;	/* the odd ones below are the recent */
+		val.nat_port = htons(i);
+		ck_assert_int_eq(bpf_map_update_elem(fd, &k, &val, BPF_ANY), 0);
+	}
+	/* a dump; a tenth deleted once it is under way */
+	ck_assert_int_eq(st.ops->dump_start(st.ctx, 0, &count), 0);
+	for (;;) {
+		rc = st.ops->dump_next(st.ctx, &e, 1);
+		if (rc == -EAGAIN) {
+			again++;
+			continue;
+		}
+		ck_assert_int_ge(rc, 0);
+		if (!rc)
+			break;
+		if (e.kind == HADP_WIRE_K_MAC) {
+			macs++;
+			continue;
+		}
+		i = ntohs(e.conn.nat_port);
+		ck_assert_uint_lt(i, N);
+		ck_assert_uint_eq(seen[i], 0);
+		seen[i] = 1;
+		if (++given == 10) {
+			for (i = 0; i < N; i += 10) {
+				k = key_of(i, 6);
+				early += seen[i];
+				if (seen[i])
+					continue;
+				ck_assert_int_eq(bpf_map_delete_elem(fd, &k), 0);
+				inchunk += in_chunk(&mm, &k);
+			}
+		}
+	}
+	ck_assert_uint_eq(macs, 1);
+	for (i = 0; i < N; i++) {
+		if (i % 10)
+			ck_assert_msg(seen[i], "entry %u not given", i);
+		else
+			tenth += seen[i];
+	}
+	/* once deleted, given only from the chunk read before (the
+	 * delete's delta outranks it at the peer) */
+	ck_assert_uint_eq(tenth, early + inchunk);
+	ck_assert_uint_lt(inchunk, N / 10 - early);
+	ck_assert_uint_eq(again, 0);	/* every chunk gave something */
+	for (i = 0; i < N; i += 10) {
+		k = key_of(i, 6);
+		bpf_map_delete_elem(fd, &k);
+	}
+	/* a repair: the conns last seen at 4000 or later, and the MAC */
+	memset(seen, 0, sizeof(seen));
+	given = macs = 0;
+	ck_assert_int_eq(st.ops->dump_start(st.ctx, 4000, &count), 0);
+	while ((rc = st.ops->dump_next(st.ctx, &e, 1)) != 0) {
+		if (rc == -EAGAIN)
+			continue;
+		ck_assert_int_eq(rc, 1);
+		if (e.kind == HADP_WIRE_K_MAC) {
+			macs++;
+			continue;
+		}
+		i = ntohs(e.conn.nat_port);
+		ck_assert_uint_ge(i, 4000);
+		ck_assert_uint_eq(seen[i], 0);
+		seen[i] = 1;
+		given++;
+	}
+	ck_assert_uint_eq(macs, 1);
+	ck_assert_uint_eq(given, 900);	/* 4000-4999 less the tenth deleted */
+	hadp_mirror_maps_release(&mm);
+	hadp_map_close(&conns);
+	hadp_map_close(&ifaces);
+}
+END_TEST
+
 Suite *mirror_suite(void)
 {
 	Suite *s = suite_create("mirror");
@@ -919,6 +1102,8 @@ Suite *mirror_suite(void)
 	tcase_add_test(tc, test_dump_paced);
 	tcase_add_test(tc, test_dump_aborted_retried);
 	tcase_add_test(tc, test_maps_store);
+	tcase_add_test(tc, test_repair);
+	tcase_add_test(tc, test_maps_walk);
 	suite_add_tcase(s, tc);
 	return s;
 }

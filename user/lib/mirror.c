@@ -368,14 +368,48 @@ void hadp_mirror_reply(struct hadp_mirror *m, __u32 opaque, __u64 seq,
 	dump_finish(m, now_ns);
 }
 
+static void repair_due(struct hadp_mirror *m, __u64 since_ns)
+{
+	if (!m->repair_due || since_ns < m->repair_since)
+		m->repair_since = since_ns;
+	m->repair_due = true;
+}
+
+void hadp_mirror_repair(struct hadp_mirror *m, __u64 since_ns)
+{
+	repair_due(m, since_ns);
+}
+
+/* A due repair starts once no dump walks the store (one that waits for
+ * its last acks walks no more). */
+static void repair_start(struct hadp_mirror *m)
+{
+	__u32 count;
+
+	if (!m->repair_due || m->repairing || (m->dumping && !m->dump_walked))
+		return;
+	if (m->store.ops->dump_start(m->store.ctx, m->repair_since, &count))
+		return;		/* due still: tried again at the next step */
+	m->repair_due = false;
+	m->repairing = true;
+	m->walk_since = m->repair_since;
+	m->st.repairs++;
+}
+
 /* A dump request: walk the store from the start (a newer request
  * replaces a running dump; the requester only waits for its own id). */
 void mirror_dump_serve(struct hadp_mirror *m, const struct hadp_wire_dump *req,
 		       __u64 now_ns)
 {
 	struct hadp_wire_dump d = { .id = req->id, .kinds = req->kinds };
-	int n = m->store.ops->dump_start(m->store.ctx);
+	__u32 count = HADP_WIRE_DUMP_UNKNOWN_COUNT;
+	int n;
 
+	/* The store has one walk: a repair under way walks again after. */
+	if (m->repairing)
+		repair_due(m, m->walk_since);
+	m->repairing = false;
+	n = m->store.ops->dump_start(m->store.ctx, 0, &count);
 	m->dumping = true;
 	m->dump_id = req->id;
 	m->dump_kinds = req->kinds;
@@ -383,7 +417,7 @@ void mirror_dump_serve(struct hadp_mirror *m, const struct hadp_wire_dump *req,
 	m->dump_lost = n < 0;
 	m->dump_walked = n < 0;
 	m->dump_last = m->next_id - 1;
-	d.entries = n < 0 ? HADP_WIRE_DUMP_UNKNOWN_COUNT : (__u32)n;
+	d.entries = count;
 	mirror_put_dump(m, HADP_WIRE_T_DUMP_BEGIN, &d, now_ns);
 }
 
@@ -418,6 +452,24 @@ int hadp_mirror_refresh(struct hadp_mirror *m, __u64 now_ns)
 	return 0;
 }
 
+/* The walk is over (rc 0) or failed: a dump sends its end once acked;
+ * a repair that failed is due again. */
+static void walk_end(struct hadp_mirror *m, int rc, __u64 now_ns)
+{
+	close_batch(m, now_ns);
+	if (m->repairing) {
+		m->repairing = false;
+		if (rc < 0)
+			repair_due(m, m->walk_since);
+		return;
+	}
+	/* a store that fails mid-walk cannot promise all */
+	m->dump_lost |= rc < 0;
+	m->dump_walked = true;
+	m->dump_last = m->next_id - 1;
+	dump_finish(m, now_ns);
+}
+
 int hadp_mirror_dump_step(struct hadp_mirror *m, unsigned int budget,
 			  __u64 now_ns)
 {
@@ -426,7 +478,8 @@ int hadp_mirror_dump_step(struct hadp_mirror *m, unsigned int budget,
 	unsigned int done = 0;
 	int rc;
 
-	if (!m->dumping || m->dump_walked)
+	repair_start(m);
+	if ((!m->dumping || m->dump_walked) && !m->repairing)
 		return 0;
 	if (window > DUMP_WINDOW)
 		window = DUMP_WINDOW;
@@ -435,22 +488,25 @@ int hadp_mirror_dump_step(struct hadp_mirror *m, unsigned int budget,
 	/* Paced by acks: the walk goes on as replies free the queue. */
 	while (done < budget && m->n < window) {
 		rc = m->store.ops->dump_next(m->store.ctx, &e, now_ns);
+		if (rc == -EAGAIN)
+			break;
 		if (rc <= 0) {
-			/* a store that fails mid-walk cannot promise all */
-			m->dump_lost |= rc < 0;
-			m->dump_walked = true;
-			close_batch(m, now_ns);
-			m->dump_last = m->next_id - 1;
-			dump_finish(m, now_ns);
+			walk_end(m, rc, now_ns);
 			break;
 		}
-		if (m->dump_kinds && !(m->dump_kinds & (1u << e.kind)))
+		if (!m->repairing && m->dump_kinds &&
+		    !(m->dump_kinds & (1u << e.kind)))
 			continue;
-		if (put_entry(m, HADP_WIRE_OP_DUMP, &e, now_ns))
-			m->dump_lost = true;
-		else
-			m->dump_sent++;
 		done++;
+		/* a repair's are plain updates: the peer keeps what it holds */
+		if (m->repairing) {
+			if (!put_entry(m, HADP_WIRE_OP_UPDATE, &e, now_ns))
+				m->st.repair_entries++;
+		} else if (put_entry(m, HADP_WIRE_OP_DUMP, &e, now_ns)) {
+			m->dump_lost = true;
+		} else {
+			m->dump_sent++;
+		}
 	}
 	return (int)done;
 }
@@ -458,6 +514,11 @@ int hadp_mirror_dump_step(struct hadp_mirror *m, unsigned int budget,
 bool hadp_mirror_dumping(const struct hadp_mirror *m)
 {
 	return m->dumping;
+}
+
+bool hadp_mirror_repairing(const struct hadp_mirror *m)
+{
+	return m->repairing || m->repair_due;
 }
 
 enum hadp_mirror_sync hadp_mirror_sync_state(const struct hadp_mirror *m)

@@ -49,8 +49,14 @@ struct hadp_map;
  * mac_version gives the version of an interface's learned MAC (-ENOENT:
  * none learned); mac_set writes one, with its version (the datapath
  * counts the times it learned the MAC).
- * dump_start snapshots what to walk (the number of entries, or a
- * -errno); dump_next gives the next entry: 1, 0 at the end, or -errno.
+ * dump_start begins a walk: since_ns 0 is a dump, every entry; another
+ * is a repair's, the conns last seen at or after since_ns and every
+ * learned MAC. It returns 0 or a -errno, and sets *count to the number of
+ * entries the walk will give when the store knows it beforehand (left
+ * HADP_WIRE_DUMP_UNKNOWN_COUNT otherwise). dump_next gives the next
+ * entry: 1, 0 at the end, -EAGAIN when it read a share of the table and
+ * found nothing to give yet (call again later), or another -errno. An
+ * entry deleted before the walk reads it is not given.
  * conn_sweep deletes every conn last set before before_ns (the number
  * deleted, or -errno): after a complete dump, what it did not carry is
  * a zombie of a delete this side missed.
@@ -62,7 +68,7 @@ struct hadp_mirror_store_ops {
 	int (*conn_del)(void *ctx, const struct hadp_conn_key *key);
 	int (*mac_version)(void *ctx, __u32 ifindex, __u32 *version);
 	int (*mac_set)(void *ctx, const struct hadp_wire_mac_entry *mac);
-	int (*dump_start)(void *ctx);
+	int (*dump_start)(void *ctx, __u64 since_ns, __u32 *count);
 	int (*dump_next)(void *ctx, struct hadp_wire_entry *e, __u64 now_ns);
 	int (*conn_sweep)(void *ctx, __u64 before_ns);
 };
@@ -130,6 +136,9 @@ struct hadp_mirror_stats {
 	__u64 dumps_aborted;	/* served with a batch lost on the way */
 	__u64 dumps_received;	/* complete dumps seen as a standby */
 	__u64 swept;		/* held, but not in a complete dump or refresh */
+	/* repair of deltas the ring lost (hadp_mirror_repair) */
+	__u64 repairs;		/* walks started */
+	__u64 repair_entries;	/* entries they sent again */
 	/* what the receiver refuses to trust */
 	__u64 rx_clashes;	/* an entry took a public key another
 				 * connection held: that one deleted */
@@ -209,6 +218,16 @@ int hadp_mirror_dump_step(struct hadp_mirror *m, unsigned int budget,
  * streams it. -EBUSY while a dump runs. */
 int hadp_mirror_refresh(struct hadp_mirror *m, __u64 now_ns);
 bool hadp_mirror_dumping(const struct hadp_mirror *m);
+/* Repair, as the active: send again, as plain updates, every conn last
+ * seen at or after since_ns and every learned MAC (deltas the ring lost
+ * since then); the peer's version check makes those it holds no-ops.
+ * No dump framing: a repair never makes the peer sweep. dump_step
+ * streams it when no dump walks the store; a dump that starts meanwhile
+ * puts it off (it walks again after), and repairs asked for while one
+ * waits or walks run as one more walk from the earliest since_ns. */
+void hadp_mirror_repair(struct hadp_mirror *m, __u64 since_ns);
+/* A repair walks or waits to. */
+bool hadp_mirror_repairing(const struct hadp_mirror *m);
 enum hadp_mirror_sync hadp_mirror_sync_state(const struct hadp_mirror *m);
 
 const struct hadp_mirror_stats *hadp_mirror_stats(const struct hadp_mirror *m);
@@ -240,9 +259,13 @@ struct hadp_mirror_maps {
 	const struct hadp_map *conns;
 	const struct hadp_map *conns_rev;
 	const struct hadp_map *ifaces;
-	/* dump snapshot */
-	void *keys;
-	size_t nkeys, pos;
+	/* the walk of a dump or repair (mirror_walk.c) */
+	void *keys, *vals;	/* the chunk read last ... */
+	size_t n, pos;		/* ... its entries, the next to give */
+	__u64 token[8];		/* where the next chunk starts (a bucket) */
+	__u64 since_ns;		/* a repair's: older conns are skipped */
+	bool started;		/* a chunk was read */
+	bool conns_done;	/* the last chunk of conns was read */
 	bool macs;		/* walking ifaces */
 	/* the connection conn_set last deleted in a clash (it returned 1) */
 	struct hadp_conn_key displaced;

@@ -68,6 +68,10 @@ struct hadp_mirror {
 	bool dumping, dump_walked, dump_lost;
 	__u32 dump_id, dump_kinds, dump_sent, dump_last;
 
+	/* repairing lost deltas (active): one walk, one more due */
+	bool repairing, repair_due;
+	__u64 walk_since, repair_since;
+
 	/* asking for one (standby) */
 	enum hadp_mirror_sync sync;
 	__u32 req_id;

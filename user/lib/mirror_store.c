@@ -5,10 +5,7 @@
  *
  * Synced entries carry an age, never a clock: a store sets last_seen to
  * its own "now", as a promoted standby treats every entry as just seen
- * (docs/nat.md). A dump walks a snapshot of the keys taken at its start,
- * looking each up as it goes, so that deletes during the walk neither
- * skip nor repeat live entries; entries created after the snapshot
- * reach the peer as live deltas.
+ * (docs/nat.md). The maps' dump walk is mirror_walk.c's.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -18,19 +15,10 @@
 
 #include "bpfmap.h"
 #include "mirror.h"
+#include "mirror_walk.h"
 
 #define NSEC	1000000000ull
 #define MEM_IFINDEX_MAX	4096
-
-/* An entry as the datapath holds it, back into its wire form (with its
- * age). -ERANGE for what the wire cannot carry (a VNI of 2^24 or more). */
-static int conn_to_wire(struct hadp_wire_conn *c, const struct hadp_conn_key *key,
-			const struct hadp_conn *val, __u64 now_ns)
-{
-	struct hadp_event_conn ev = { .key = *key, .val = *val };
-
-	return hadp_wire_conn_from_event(c, &ev, now_ns) ? -ERANGE : 0;
-}
 
 /* ---------------------------------------------------------------------- */
 /* Maps                                                                   */
@@ -252,83 +240,14 @@ static int maps_conn_sweep(void *ctx, __u64 before_ns)
 	return rc ? rc : gone;
 }
 
-void hadp_mirror_maps_release(struct hadp_mirror_maps *mm)
-{
-	free(mm->keys);
-	mm->keys = NULL;
-	mm->nkeys = mm->pos = 0;
-	mm->macs = false;
-}
-
-/* Connections first, then learned MACs; the count given covers the
- * connections. */
-static int maps_dump_start(void *ctx)
-{
-	struct hadp_mirror_maps *mm = ctx;
-	int rc;
-
-	hadp_mirror_maps_release(mm);
-	rc = hadp_map_keys(mm->conns, &mm->keys, &mm->nkeys);
-	return rc ? rc : (int)mm->nkeys;
-}
-
-static int maps_dump_next(void *ctx, struct hadp_wire_entry *e, __u64 now_ns)
-{
-	struct hadp_mirror_maps *mm = ctx;
-	struct hadp_iface ifc;
-	struct hadp_conn val;
-	const void *key;
-	int rc;
-
-	for (;;) {
-		if (mm->pos == mm->nkeys) {
-			if (mm->macs || !mm->ifaces) {
-				hadp_mirror_maps_release(mm);
-				return 0;
-			}
-			free(mm->keys);
-			mm->keys = NULL;
-			mm->pos = mm->nkeys = 0;
-			mm->macs = true;
-			rc = hadp_map_keys(mm->ifaces, &mm->keys, &mm->nkeys);
-			if (rc)
-				return rc;
-			continue;
-		}
-		key = (const char *)mm->keys + mm->pos++ *
-		      (mm->macs ? sizeof(struct hadp_ifindex) :
-				  sizeof(struct hadp_conn_key));
-		memset(e, 0, sizeof(*e));
-		if (mm->macs) {
-			if (hadp_map_lookup(mm->ifaces, key, &ifc) ||
-			    ifc.mac_state != HADP_MAC_KNOWN ||
-			    (ifc.flags & HADP_IFACE_MAC_STATIC))
-				continue;
-			e->kind = HADP_WIRE_K_MAC;
-			e->mac.version = ifc.mac_version;
-			e->mac.ifindex = ((const struct hadp_ifindex *)key)->ifindex;
-			memcpy(e->mac.mac, ifc.mac, sizeof(e->mac.mac));
-			return 1;
-		}
-		rc = hadp_map_lookup(mm->conns, key, &val);
-		if (rc == -ENOENT)
-			continue;	/* deleted since the snapshot */
-		if (rc)
-			return rc;
-		e->kind = HADP_WIRE_K_CONN;
-		if (!conn_to_wire(&e->conn, key, &val, now_ns))
-			return 1;
-	}
-}
-
 static const struct hadp_mirror_store_ops maps_ops = {
 	.conn_version	= maps_conn_version,
 	.conn_set	= maps_conn_set,
 	.conn_del	= maps_conn_del,
 	.mac_version	= maps_mac_version,
 	.mac_set	= maps_mac_set,
-	.dump_start	= maps_dump_start,
-	.dump_next	= maps_dump_next,
+	.dump_start	= mirror_maps_dump_start,
+	.dump_next	= mirror_maps_dump_next,
 	.conn_sweep	= maps_conn_sweep,
 };
 
@@ -430,16 +349,18 @@ static int mem_mac_set(void *ctx, const struct hadp_wire_mac_entry *mac)
 	return 0;
 }
 
-static int mem_dump_start(void *ctx)
+static int mem_dump_start(void *ctx, __u64 since_ns, __u32 *count)
 {
 	struct hadp_mirror_mem *mm = ctx;
 	unsigned int i;
 
+	mm->nsnap = 0;
 	for (i = 0; i < mm->n; i++)
-		mm->snap[i] = mm->conns[i].c.key;
-	mm->nsnap = mm->n;
+		if (mm->conns[i].last_seen >= since_ns)
+			mm->snap[mm->nsnap++] = mm->conns[i].c.key;
 	mm->pos = mm->mpos = 0;
-	return (int)mm->n;
+	*count = mm->nsnap;
+	return 0;
 }
 
 static int mem_dump_next(void *ctx, struct hadp_wire_entry *e, __u64 now_ns)
