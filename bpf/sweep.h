@@ -66,6 +66,12 @@ int hadp_sweep(struct xdp_md *ctx)
 	for (i = 0; i < HADP_TO_MAX; i++)
 		sc.to[i] = cfg->timeout[i];
 	bpf_for_each_map_elem(&conns, sweep_one, &sc, 0);
+	if (sc.deleted) {
+		struct hadp_ratelimit *rl = ratelimit_of(0);
+
+		if (rl)
+			rl->swept_ns = bpf_ktime_get_ns();
+	}
 	req->scanned = sc.scanned;
 	req->deleted = sc.deleted;
 	return XDP_PASS;

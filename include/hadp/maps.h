@@ -210,7 +210,8 @@ struct hadp_config {
 
 /* "ratelimit": per-CPU, keyed by ifindex: the interface's token buckets
  * for ICMP errors built in XDP and for its deltas; ifindex 0's says when
- * "conns" was last reported full. */
+ * "conns" was last reported full, and when a sweep last deleted (the
+ * agent's repair of lost deltas asks whether a delete may be among them). */
 struct hadp_bucket {
 	__u64 last_ns;
 	__u64 tokens;
@@ -220,6 +221,7 @@ struct hadp_ratelimit {
 	struct hadp_bucket icmp;
 	struct hadp_bucket events;
 	__u64 full_signalled_ns;
+	__u64 swept_ns;		/* at the end of that sweep */
 };
 
 /* ---------------------------------------------------------------------- */

@@ -346,6 +346,7 @@ static const struct {
 	MIRROR(dumps_served),
 	MIRROR(dumps_aborted), MIRROR(dumps_received), MIRROR(swept),
 	MIRROR(rx_clashes), MIRROR(unowned), MIRROR(adverts_refused),
+	MIRROR(repair_entries), AGENT(repair_refreshes),
 	AGENT(neigh_updates), AGENT(audit_runs), AGENT(audit_findings),
 };
 
@@ -383,6 +384,8 @@ static void print_agent(const struct show *s, int i)
 	print_uint("reconciled", " reconciled %llu", st->reconciled);
 	print_uint("clashes", " clashes %llu", st->clashes);
 	print_uint("pruned", " pruned %llu", st->pruned);
+	print_uint("events_lost", " events-lost %llu", st->events_lost);
+	print_uint("repairs", " repairs %llu", st->mirror.repairs);
 	for (k = 0; s->c->stats && k < ARRAY_SIZE(agent_counters); k++) {
 		memcpy(&v, (const char *)st + agent_counters[k].off, sizeof(v));
 		if (k % 4 == 0)

@@ -375,6 +375,8 @@ static void publish_status(struct hadpd *d)
 		.neigh_updates = atomic_load(&d->neigh_updates),
 		.audit_runs = atomic_load(&d->audit_runs),
 		.audit_findings = atomic_load(&d->audit_findings),
+		.events_lost = d->lost_seen,
+		.repair_refreshes = d->repair_refreshes,
 	};
 	char why[160];
 
@@ -515,6 +517,7 @@ int main(int argc, char **argv)
 			     strerror(-err));
 			goto out;
 		}
+		hadpd_loss_check(&d);
 		if (sfd >= 0)
 			hadpd_sync_on_readable(&d);
 		if (d.neigh_fd >= 0)

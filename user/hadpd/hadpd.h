@@ -93,6 +93,14 @@ struct hadpd {
 	uint64_t promoted_ms;
 	uint64_t reconciled, clashes, pruned;
 
+	/* loss.c: the main loop's watch over the ring's losses */
+	bool loss_known;		/* lost_read is a baseline */
+	uint64_t loss_next_ms;
+	uint64_t loss_checked_ns;	/* when lost_read was read */
+	uint64_t lost_read;		/* events_lost summed, then */
+	uint64_t lost_seen;		/* its growth while active */
+	uint64_t repair_refreshes;	/* refreshes for lost deletes */
+
 	/* neigh.c: the underlay neighbour map follows the kernel's */
 	int neigh_fd;				/* rtnetlink, -1 when closed */
 	struct mnl_socket *neigh_nl;
@@ -153,6 +161,9 @@ void hadpd_sync_tick(struct hadpd *d);
 void hadpd_sync_role_changed(struct hadpd *d);
 /* Send what is pending and wait up to timeout_ms for the peer's acks. */
 int hadpd_sync_drain(struct hadpd *d, unsigned int timeout_ms);
+/* Resend what changed since since_ns (hadp_mirror_repair); refresh: and
+ * then a full refresh, as soon as no dump runs. */
+void hadpd_sync_repair(struct hadpd *d, uint64_t since_ns, bool refresh);
 void hadpd_sync_status(struct hadpd *d, struct hadp_agent_status *st);
 
 /* channel.c: the module refusing the peer's packets (no session for
@@ -173,6 +184,10 @@ int hadpd_neigh_open(struct hadpd *d);
 void hadpd_neigh_on_readable(struct hadpd *d);
 void hadpd_neigh_refresh(struct hadpd *d);
 void hadpd_neigh_close(struct hadpd *d);
+
+/* loss.c: as the active, after each drain of the ring: when the
+ * datapath's events_lost grew, repair (every 100 ms at most). */
+void hadpd_loss_check(struct hadpd *d);
 
 /* audit.c: one pass; findings are logged (warning) and counted. */
 void hadpd_audit(struct hadpd *d);

@@ -206,6 +206,17 @@ static void sync_metrics(struct hadpd *d, struct buf *b)
 	metric(b, in, "hadp_sync_adverts_refused_total", "counter",
 	       "Peer adverts refused: a max-payload no entry fits in.",
 	       m->adverts_refused);
+	metric(b, in, "hadp_sync_lost_deltas_total", "counter",
+	       "Deltas the ring lost while this agent was active (growth of events_lost), repaired.",
+	       st.events_lost);
+	metric(b, in, "hadp_sync_repairs_total", "counter",
+	       "Repairs of lost deltas: walks that sent again what changed since the loss.",
+	       m->repairs);
+	metric(b, in, "hadp_sync_repair_entries_total", "counter",
+	       "Entries repairs sent again.", m->repair_entries);
+	metric(b, in, "hadp_sync_repair_refreshes_total", "counter",
+	       "Full refreshes started because a sweep deleted while deltas were lost.",
+	       st.repair_refreshes);
 	metric(b, in, "hadp_sync_overruns_total", "counter",
 	       "Times the agent's socket buffer overflowed.",
 	       atomic_load(&d->sync_overruns));

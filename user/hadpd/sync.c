@@ -57,6 +57,7 @@ struct hadpd_sync {
 	uint64_t registered_ms;
 	uint64_t next_keepalive_ms;
 	uint64_t next_refresh_ms;
+	bool refresh_due;		/* a repair asked for one */
 	uint64_t dump_asked_ms;
 	uint64_t dump_moved_ms;		/* a dump entry last arrived */
 	uint64_t dump_entries;		/* dump entries received by then */
@@ -431,9 +432,11 @@ void hadpd_sync_tick(struct hadpd *d)
 	if (active) {
 		hadp_mirror_flush(s->m, ns);
 		if (!atomic_load(&d->stopping)) {
-			if (d->refresh_interval && ms >= s->next_refresh_ms) {
-				if (hadp_mirror_refresh(s->m, ns) != -EBUSY)
-					s->next_refresh_ms = ms + d->refresh_interval * 1000ull;
+			if ((s->refresh_due ||
+			     (d->refresh_interval && ms >= s->next_refresh_ms)) &&
+			    hadp_mirror_refresh(s->m, ns) != -EBUSY) {
+				s->refresh_due = false;
+				s->next_refresh_ms = ms + d->refresh_interval * 1000ull;
 			}
 			hadp_mirror_dump_step(s->m, DUMP_BUDGET, ns);
 		}
@@ -467,6 +470,16 @@ void hadpd_sync_tick(struct hadpd *d)
 			hadpd_sync_request_dump(d);
 	}
 	hadp_mirror_poll(s->m, ns);
+}
+
+void hadpd_sync_repair(struct hadpd *d, uint64_t since_ns, bool refresh)
+{
+	struct hadpd_sync *s = d->sync;
+
+	if (!s || !s->m)
+		return;
+	hadp_mirror_repair(s->m, since_ns);
+	s->refresh_due |= refresh;
 }
 
 void hadpd_sync_role_changed(struct hadpd *d)

@@ -50,6 +50,8 @@ struct hadp_agent_status {
 	__u64 neigh_updates;	/* underlay neighbours rewritten */
 	__u64 audit_runs;
 	__u64 audit_findings;
+	__u64 events_lost;	/* deltas the ring lost while active, as read */
+	__u64 repair_refreshes;	/* full refreshes for deletes among them */
 	char group[HADP_NAME_LEN];	/* the module's sync group */
 	struct hadp_mirror_stats mirror;
 };
