@@ -563,6 +563,24 @@ static uint64_t version_born(const struct hadp_event *del)
 	return 0;
 }
 
+/* When a sweep last deleted, as ifindex 0's ratelimit entry notes it
+ * (the latest of the CPUs'); 0 when none did. */
+static uint64_t swept_ns(void)
+{
+	int fd = bpf_map__fd(E.skel->maps.ratelimit), ncpu = libbpf_num_possible_cpus();
+	struct hadp_ratelimit v[ncpu];
+	struct hadp_ifindex k = { 0 };
+	uint64_t last = 0;
+	int i;
+
+	if (bpf_map_lookup_elem(fd, &k, v))
+		return 0;
+	for (i = 0; i < ncpu; i++)
+		if (v[i].swept_ns > last)
+			last = v[i].swept_ns;
+	return last;
+}
+
 START_TEST(sweep_ages_and_flushes)
 {
 	static const uint32_t keep[HADP_TO_MAX] = { 100, 100, 100, 100, 100, 100 };
@@ -587,8 +605,10 @@ START_TEST(sweep_ages_and_flushes)
 	set_timeouts(keep);
 	ck_assert_int_eq(sweep(HADP_SWEEP_AGE, 0, &res), 0);
 	ck_assert_uint_eq(res.scanned, 4);
+	ck_assert_uint_eq(swept_ns(), 0);	/* nothing deleted: not noted */
 	set_timeouts(udp_now);
 	ck_assert_int_eq(sweep(HADP_SWEEP_AGE, 0, &res), 3);
+	ck_assert_uint_ne(swept_ns(), 0);	/* for the agent's repair */
 	ck_assert_int_eq(count_entries(E.skel->maps.conns), 1);
 	ck_assert_int_eq(count_entries(E.skel->maps.conns_rev), 1);
 	/* Every delete published, with a version past the last one. */
