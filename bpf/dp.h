@@ -154,6 +154,7 @@ struct {
 	__type(value, struct hadp_conn_count);
 } conn_counts SEC(".maps");
 
+/* Sized by the loader from conns, or as `hadp dp load events` says. */
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 256 * 1024);

@@ -10,6 +10,11 @@
  *   syncbench burst BPFFS IFINDEX N PID  the same in bursts the ring buffer
  *       holds, made while a's agent (PID) is stopped, timed from its
  *       SIGCONT until b holds the burst
+ *   syncbench budget BPFFS INST RATE    set INST's event budget
+ *       (config.event_rate, 0: none)
+ *   syncbench burst100k BPFFS IFINDEX N   N connections at the datapath's
+ *       full rate with a's agent running: deltas lost, the ring's largest
+ *       backlog, and the time until b holds them all (repair included)
  *   syncbench lag BPFFS IFINDEX N GAP_MS   N connections one at a time,
  *       each timed from its creation on a to its presence in b's map
  *   syncbench fill BPFFS IFINDEX N      N connections written straight
@@ -32,6 +37,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
+#include <sys/mman.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <bpf/bpf.h>
@@ -308,6 +314,99 @@ static int cmd_burst(const char *bpffs, int ifindex, long n, pid_t agent)
 	return 0;
 }
 
+/* Instance @inst's config (struct hadp_config) read, or written. */
+static void config_io(const char *bpffs, const char *inst,
+		      struct hadp_config *cfg, bool write)
+{
+	int fd = pin(bpffs, inst, "config");
+	__u32 zero = 0;
+
+	if (write ? bpf_map_update_elem(fd, &zero, cfg, BPF_EXIST) :
+		    bpf_map_lookup_elem(fd, &zero, cfg)) {
+		perror("syncbench: config");
+		exit(1);
+	}
+	close(fd);
+}
+
+/*
+ * Does the agent drain the ring at the fast path's own creation rate? N
+ * connections made by a's datapath as fast as the wrapper goes, in calls
+ * of 1024 runs, with a's agent running, a's event budget off (the
+ * budget would hold back all but 1000 a second: the full rate is the
+ * question) and its connection quota too. Between calls the ring's backlog is read (its producer and
+ * consumer positions, mapped read-only). Then: deltas lost (events_lost),
+ * the largest backlog against the ring's size, and the time after the
+ * last creation until b holds all N, whether by deltas or by the repair
+ * of those lost.
+ */
+#define BURST100K_CALL	1024
+
+static int cmd_burst100k(const char *bpffs, int ifindex, long n)
+{
+	int events = pin(bpffs, "a", "events");
+	int peer = pin(bpffs, "b", "conns"), page = sysconf(_SC_PAGESIZE);
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	volatile const uint64_t *cons, *prod;
+	struct hadp_config cfg, off;
+	uint64_t c0, c1, l0, l1, t0, t_made, t_done = 0, backlog, max = 0;
+	struct creator c;
+	long base, have = 0, made;
+
+	if (bpf_obj_get_info_by_fd(events, &info, &len)) {
+		fprintf(stderr, "syncbench: a's ring: %s\n", strerror(errno));
+		return 1;
+	}
+	cons = mmap(NULL, page, PROT_READ, MAP_SHARED, events, 0);
+	prod = mmap(NULL, page, PROT_READ, MAP_SHARED, events, page);
+	if (cons == MAP_FAILED || prod == MAP_FAILED) {
+		perror("syncbench: mapping a's ring");
+		return 1;
+	}
+	/* and no quota: the burst is the table's, not one VM's share */
+	config_io(bpffs, "a", &cfg, false);
+	off = cfg;
+	off.event_rate = 0;
+	off.conn_limit = UINT32_MAX;
+	config_io(bpffs, "a", &off, true);
+	creator_open(&c, bpffs, ifindex, 1u << 24);
+	base = map_count(peer);
+	creator_counts(&c, &c0, &l0);
+	t0 = now_ns();
+	for (made = 0; made < n; made += BURST100K_CALL) {
+		creator_run(&c, n - made < BURST100K_CALL ? n - made : BURST100K_CALL);
+		backlog = *prod - *cons;
+		if (backlog > max)
+			max = backlog;
+	}
+	t_made = now_ns();
+	creator_counts(&c, &c1, &l1);
+	config_io(bpffs, "a", &cfg, true);
+	while (now_ns() - t_made < 300ull * 1000000000) {
+		have = map_count(peer) - base;
+		if (have >= (long)(c1 - c0)) {
+			t_done = now_ns();
+			break;
+		}
+		usleep(5000);
+	}
+	result("burst100k_n", c1 - c0);
+	result("burst100k_create_s", (t_made - t0) / 1e9);
+	result("burst100k_per_s", (c1 - c0) / ((t_made - t0) / 1e9));
+	result("burst100k_lost", l1 - l0);
+	result("burst100k_ring_bytes", info.max_entries);
+	result("burst100k_backlog_max_bytes", max);
+	cost_bpf__destroy(c.skel);
+	if (!t_done) {
+		fprintf(stderr, "syncbench: b holds %ld of %llu after 300 s\n", have,
+			(unsigned long long)(c1 - c0));
+		return 1;
+	}
+	result("burst100k_repaired_ms", (t_done - t_made) / 1e6);
+	return (long)(c1 - c0) != n;
+}
+
 static int cmp_u64(const void *a, const void *b)
 {
 	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -536,6 +635,16 @@ int main(int argc, char **argv)
 		return cmd_deltas(argv[2], atoi(argv[3]), atol(argv[4]));
 	if (!strcmp(cmd, "burst") && argc == 6)
 		return cmd_burst(argv[2], atoi(argv[3]), atol(argv[4]), atoi(argv[5]));
+	if (!strcmp(cmd, "budget") && argc == 5) {
+		struct hadp_config cfg;
+
+		config_io(argv[2], argv[3], &cfg, false);
+		cfg.event_rate = atoi(argv[4]);
+		config_io(argv[2], argv[3], &cfg, true);
+		return 0;
+	}
+	if (!strcmp(cmd, "burst100k") && argc == 5)
+		return cmd_burst100k(argv[2], atoi(argv[3]), atol(argv[4]));
 	if (!strcmp(cmd, "lag") && argc == 6)
 		return cmd_lag(argv[2], atoi(argv[3]), atoi(argv[4]), atoi(argv[5]));
 	if (!strcmp(cmd, "fill") && argc == 5)

@@ -199,7 +199,7 @@ struct hadp_config {
 #define HADP_DEFAULT_CONN_SHARE		4
 #define HADP_DEFAULT_VIP_CONN_SHARE	2
 
-/* The event budget: the ring (256 KiB, about 2,700 deltas) drained by an
+/* The event budget: the ring (at least 256 KiB, 2,700 deltas) drained by an
  * agent that keeps up with far more, so that one interface's deltas can
  * never fill it for the others (docs/nat.md). */
 #define HADP_DEFAULT_EVENT_RATE		1000
