@@ -199,7 +199,7 @@ while [ "$(bulk b)" != complete ]; do
 		say "bulk sync not complete after ${HADP_SYNC_BULK_TIMEOUT:-600} s"
 		result bulk_complete 0
 		result bulk_entries_b "$(count b)"
-		for i in a b; do hcli $i -s ha show $i >&2; done
+		for i in a b; do hcli $i -s ha show $i >&2; tail -n 20 "$T/$i.log" >&2; done
 		exit 0
 	fi
 	sleep 0.2

@@ -395,8 +395,8 @@ static int cmd_burst100k(const char *bpffs, int ifindex, long n)
 	result("burst100k_create_s", (t_made - t0) / 1e9);
 	result("burst100k_per_s", (c1 - c0) / ((t_made - t0) / 1e9));
 	result("burst100k_lost", l1 - l0);
-	result("burst100k_ring_bytes", info.max_entries);
-	result("burst100k_backlog_max_bytes", max);
+	result("burst100k_ring_kib", info.max_entries / 1024);
+	result("burst100k_backlog_max_kib", max / 1024.0);
 	cost_bpf__destroy(c.skel);
 	if (!t_done) {
 		fprintf(stderr, "syncbench: b holds %ld of %llu after 300 s\n", have,

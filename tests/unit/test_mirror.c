@@ -443,6 +443,22 @@ static void stream_dump(struct pair *p)
 	}
 }
 
+/* Connections 0-19 made and synced; and 500 on the standby only, the
+ * zombie of a delete it never got (written into @c). */
+static void with_zombie(struct pair *p, struct hadp_wire_conn *c)
+{
+	unsigned int i;
+
+	for (i = 0; i < 20; i++)
+		act(p, HADP_EV_CONN_NEW, i, 1);
+	settle(p);
+	memset(c, 0, sizeof(*c));
+	c->key = key_of(500, 6);
+	c->version = 1;
+	ck_assert_int_eq(hadp_mirror_mem_store(p->mem[1]).ops->conn_set(p->mem[1], c, p->now), 0);
+	ck_assert_uint_eq(hadp_mirror_mem_count(p->mem[1]), 21);
+}
+
 /* A delete the standby never got is healed by the next periodic
  * refresh: complete, it sweeps what it did not carry. */
 START_TEST(test_refresh_sweeps_zombies)
@@ -450,16 +466,8 @@ START_TEST(test_refresh_sweeps_zombies)
 	struct pair *p = pair_new(NULL);
 	const struct hadp_mirror_store_ops *ops = hadp_mirror_mem_store(p->mem[1]).ops;
 	struct hadp_wire_conn c;
-	unsigned int i;
 
-	for (i = 0; i < 20; i++)
-		act(p, HADP_EV_CONN_NEW, i, 1);
-	settle(p);
-	memset(&c, 0, sizeof(c));
-	c.key = key_of(500, 6);
-	c.version = 1;
-	ck_assert_int_eq(ops->conn_set(p->mem[1], &c, p->now), 0);
-	ck_assert_uint_eq(hadp_mirror_mem_count(p->mem[1]), 21);
+	with_zombie(p, &c);
 	p->now += MS;
 	ck_assert_int_eq(hadp_mirror_refresh(p->e[0], p->now), 0);
 	stream_dump(p);
@@ -908,15 +916,8 @@ START_TEST(test_repair)
 	__u64 since;
 	unsigned int i, steps = 0;
 
-	for (i = 0; i < 20; i++)
-		act(p, HADP_EV_CONN_NEW, i, 1);
-	settle(p);
-	/* a connection the standby holds and the active does not: swept by
-	 * a refresh, never by a repair */
-	memset(&c, 0, sizeof(c));
-	c.key = key_of(500, 6);
-	c.version = 1;
-	ck_assert_int_eq(hadp_mirror_mem_store(p->mem[1]).ops->conn_set(p->mem[1], &c, p->now), 0);
+	/* the zombie is swept by a refresh, never by a repair */
+	with_zombie(p, &c);
 	p->now += 1000 * MS;
 	since = p->now;
 	/* ten made with their deltas lost, one changed with it lost */

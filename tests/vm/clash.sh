@@ -112,10 +112,5 @@ echo "RESULT scenario=clash tcp=$T_TCP_OPENED tcp_broken=$T_TCP_BROKEN switch_ms
 section "summary"
 check "hadpd b is still alive" alive b
 stop_agent b TERM
-if [ -n "${VERBOSE:-}" ] || [ "$failed" -gt 0 ]; then
-	for i in a b; do
-		echo "---- hadpd-$i.log: the last 30 lines"
-		tail -n 30 "$TESTDIR/hadpd-$i.log"
-	done
-fi
+agent_logs
 finish

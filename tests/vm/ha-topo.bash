@@ -254,6 +254,17 @@ deadline() { echo $(($(date +%s%N) + $1 * 1000000000)); }
 # take a second under emulation).
 before() { [ "$(date +%s%N)" -lt "$1" ]; }
 
+# agent_logs: with VERBOSE or a failed check, the last 30 lines of each
+# agent's log (a suite's last words before finish).
+agent_logs() {
+	local i
+	[ -n "${VERBOSE:-}" ] || [ "$failed" -gt 0 ] || return 0
+	for i in a b; do
+		echo "---- hadpd-$i.log: the last 30 lines"
+		tail -n 30 "$TESTDIR/hadpd-$i.log"
+	done
+}
+
 # agent_tail INST: the last lines of INST's agent log.
 agent_tail() { tail -n 12 "$TESTDIR/hadpd-$1.log" | sed "s/^/hadpd-$1: /"; }
 

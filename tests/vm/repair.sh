@@ -109,10 +109,5 @@ check "hadpd a is still alive" alive a
 check "hadpd b is still alive" alive b
 stop_agent b TERM
 stop_agent a TERM
-if [ -n "${VERBOSE:-}" ] || [ "$failed" -gt 0 ]; then
-	for i in a b; do
-		echo "---- hadpd-$i.log: the last 30 lines"
-		tail -n 30 "$TESTDIR/hadpd-$i.log"
-	done
-fi
+agent_logs
 finish

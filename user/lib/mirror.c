@@ -368,16 +368,11 @@ void hadp_mirror_reply(struct hadp_mirror *m, __u32 opaque, __u64 seq,
 	dump_finish(m, now_ns);
 }
 
-static void repair_due(struct hadp_mirror *m, __u64 since_ns)
+void hadp_mirror_repair(struct hadp_mirror *m, __u64 since_ns)
 {
 	if (!m->repair_due || since_ns < m->repair_since)
 		m->repair_since = since_ns;
 	m->repair_due = true;
-}
-
-void hadp_mirror_repair(struct hadp_mirror *m, __u64 since_ns)
-{
-	repair_due(m, since_ns);
 }
 
 /* A due repair starts once no dump walks the store (one that waits for
@@ -407,7 +402,7 @@ void mirror_dump_serve(struct hadp_mirror *m, const struct hadp_wire_dump *req,
 
 	/* The store has one walk: a repair under way walks again after. */
 	if (m->repairing)
-		repair_due(m, m->walk_since);
+		hadp_mirror_repair(m, m->walk_since);
 	m->repairing = false;
 	n = m->store.ops->dump_start(m->store.ctx, 0, &count);
 	m->dumping = true;
@@ -460,7 +455,7 @@ static void walk_end(struct hadp_mirror *m, int rc, __u64 now_ns)
 	if (m->repairing) {
 		m->repairing = false;
 		if (rc < 0)
-			repair_due(m, m->walk_since);
+			hadp_mirror_repair(m, m->walk_since);
 		return;
 	}
 	/* a store that fails mid-walk cannot promise all */
