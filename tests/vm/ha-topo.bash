@@ -165,13 +165,13 @@ ha_configure() {
 	hadp_must hv route add $VMR/32 vni 100 via fd00:b::1
 }
 
-# ha_start [LOAD...]: the topology, both agents and the configuration: a
-# active and ready, b standby and ready (its bulk sync complete), the root
-# naming a. With LOAD, a is loaded with those `hadp dp load` arguments
+# ha_start: the topology, both agents and the configuration: a active and
+# ready, b standby and ready (its bulk sync complete), the root naming a.
+# With A_LOAD (an array), a is loaded with those `hadp dp load` arguments
 # before its agent starts (which adopts it).
 ha_start() {
 	ha_topology
-	[ $# -eq 0 ] || hadp_must hv -I a dp load "$@"
+	[ -z "${A_LOAD+x}" ] || hadp_must hv -I a dp load "${A_LOAD[@]}"
 	start_agent a
 	check "hadpd a is ready (active)" wait_ready a
 	start_agent b

@@ -53,7 +53,8 @@ agent_stat() { ha_cli "$1" -j -s ha show "$1" | jq -r ".[0].agent.$2"; }
 
 section "topology, agents (a with a ring of 4096 bytes), configuration"
 AGENT_OPTS+=(--refresh-interval 0)
-ha_start events 4096
+A_LOAD=(events 4096)
+ha_start
 check_eq "a's ring is 4096 bytes" \
 	"$(hadp hv -j -I a dp show | jq '.[0].instances[0].events_bytes')" 4096
 # Connections stay until the test deletes them.
