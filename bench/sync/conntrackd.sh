@@ -5,7 +5,8 @@
 # package, FTFW mode) syncing kernel conntrack entries between two network
 # namespaces over a veth like hadp's sync link; run by inside.sh in the
 # same VM run as hadp's figures (bench/sync/README.md). Prints "RESULT
-# ct_* value" lines. Usage: conntrackd.sh CTFILL DELTAS ENTRIES
+# ct_* value" lines (most of them from ctbench, which makes the entries
+# and times them). Usage: conntrackd.sh CTBENCH DELTAS ENTRIES
 #
 #   cta 10.78.0.1 sync0 ===== veth ===== sync0 10.78.0.2 ctb
 #   conntrackd A (active: the kernel's entries, its internal cache)
@@ -18,7 +19,7 @@
 
 set -euo pipefail
 
-CTFILL=$1
+CTB=$1
 DELTAS=$2
 ENTRIES=$3
 TIMEOUT=${HADP_SYNC_CT_TIMEOUT:-600}
@@ -46,24 +47,17 @@ die() {
 result() { echo "RESULT $1 $2"; }
 now() { date +%s%N; }
 secs() { awk -v d="$1" 'BEGIN { print d / 1e9 }'; }
-# The client side of daemon I (its UNIX socket); stderr dropped, as the
-# client warns that sync0 is not in its own namespace.
+# conntrackd's client for daemon I's counters, where a second or two
+# under emulation does not matter; stderr dropped, as the client warns
+# that sync0 is not in its own namespace.
 ctl() { local i=$1; shift; conntrackd -C "$T/$i.conf" "$@" 2>/dev/null; }
-# Objects in daemon I's cache C (internal or external).
-cached() { ctl "$1" -s cache | awk -v c="cache:$2" '$1 == c { print $4; f = 1 } END { if (!f) print -1 }'; }
 # A counter of daemon I's -s WHAT, by the text before its value.
 counter() { ctl "$1" -s "$2" | awk -v k="$3" 'index($0, k) { print $NF; exit }'; }
 # UDP payload bytes and packets daemon I sent on the sync link.
 sent() { ctl "$1" -s network | awk '/Bytes sent/ { b = $1 } /Pckts sent/ { print b, $1; exit }'; }
-# Until daemon I's cache C holds N objects or TIMEOUT: 0 when it does.
-wait_cached() {
-	local end=$(($(date +%s) + TIMEOUT))
-	while [ "$(cached "$1" "$2")" -lt "$3" ]; do
-		kill -0 "${PID[$1]}" 2>/dev/null || die "conntrackd $1 exited"
-		[ "$(date +%s)" -lt $end ] || return 1
-		sleep 0.02
-	done
-}
+# Until daemon I's cache C holds N objects: 0 when it does in TIMEOUT.
+wait_cached() { "$CTB" wait "$T/$1.ctl" "$2" "$3" "$TIMEOUT"; }
+held() { ctl "$1" -s cache | awk -v c="cache:$2" '$1 == c { print $4 }'; }
 
 # The configuration: Debian's example for FTFW (examples/sync/ftfw), UDP
 # unicast instead of multicast as hadp's link is, UDP accepted, and sized
@@ -117,11 +111,11 @@ start() {
 	wait_cached "$1" internal 0 || die "conntrackd $1 does not answer"
 }
 stop() { kill "${PID[$1]}"; wait "${PID[$1]}" 2>/dev/null || true; PID[$1]=; }
-fill() { nsenter --net=/run/netns/cta "$CTFILL" "$@" || die "ctfill $*"; }
+in_a() { nsenter --net=/run/netns/cta "$CTB" "$@"; }
 kcount() { nsenter --net=/run/netns/cta conntrack -C; }
 
-# NAT and ctnetlink loaded for ctfill (built in, modprobe finds no
-# module: ctfill then says what is missing), and the kernel's table sized
+# NAT and ctnetlink loaded for ctbench (built in, modprobe finds no
+# module: ctbench then says what is missing), and the kernel's table sized
 # for every entry of the run (global settings, made from the initial
 # namespace, and only ever raised).
 modprobe -qa nf_conntrack_netlink nf_nat || true
@@ -148,31 +142,17 @@ start A
 start B
 say "conntrackd A and B up"
 
-# (1) live: DELTAS entries made as fast as ctfill goes, A running; timed
+# (1) live: DELTAS entries made as fast as ctbench goes, A running; timed
 # from the first until B's external cache holds them all.
-t0=$(now)
-fill 100.64.0.0 "$DELTAS"
-t_made=$(now)
-wait_cached B external "$DELTAS" || die "B holds $(cached B external) of $DELTAS after ${TIMEOUT} s"
-t1=$(now)
-result ct_live_n "$DELTAS"
-result ct_live_made_s "$(secs $((t_made - t0)))"
-result ct_live_s "$(secs $((t1 - t0)))"
+in_a live 100.64.0.0 "$DELTAS" "$T/B.ctl" "$TIMEOUT" || die "the live deltas"
 say "live deltas measured"
 
 # (2) the sync path alone: DELTAS entries made while A is stopped (their
 # events wait in its netlink socket), timed from its SIGCONT until B
 # holds them. An overrun of that socket would lose events: it fails.
-kill -STOP "${PID[A]}"
-fill 100.96.0.0 "$DELTAS"
-t0=$(now)
-kill -CONT "${PID[A]}"
-wait_cached B external $((2 * DELTAS)) || die "B holds $(cached B external) of $((2 * DELTAS)) after ${TIMEOUT} s"
-t1=$(now)
+in_a burst 100.96.0.0 "$DELTAS" "$T/B.ctl" "${PID[A]}" "$TIMEOUT" || die "the burst"
 overrun=$(counter A runtime 'netlink overrun:')
 [ "$overrun" = 0 ] || die "A's netlink event socket overran $overrun times in the burst"
-result ct_burst_n "$DELTAS"
-result ct_burst_s "$(secs $((t1 - t0)))"
 say "burst measured"
 
 # (3) resync: both stopped, the kernel's table filled to ENTRIES, A
@@ -181,30 +161,23 @@ say "burst measured"
 # cache holds every entry.
 stop B
 stop A
-fill 198.18.0.0 $((ENTRIES - $(kcount)))
+in_a make 198.18.0.0 $((ENTRIES - $(kcount))) || die "filling cta's table"
 have=$(kcount)
 [ "$have" = "$ENTRIES" ] || die "cta's table holds $have entries, not $ENTRIES"
 t0=$(now)
 start A
-wait_cached A internal "$ENTRIES" || die "A loaded $(cached A internal) of $ENTRIES in ${TIMEOUT} s"
+wait_cached A internal "$ENTRIES" || die "A loaded $(held A internal) of $ENTRIES in ${TIMEOUT} s"
 result ct_load_s "$(secs $(($(now) - t0)))"
 start B
-say "fresh B holds $(cached B external) entries before asking"
+say "fresh B holds $(held B external) entries before asking"
 read -r b0 p0 <<<"$(sent A)"
-t0=$(now)
-ctl B -n
-if wait_cached B external "$ENTRIES"; then
-	t1=$(now)
-	read -r b1 p1 <<<"$(sent A)"
-	result ct_resync_complete 1
-	result ct_resync_s "$(secs $((t1 - t0)))"
+"$CTB" resync "$T/B.ctl" "$ENTRIES" "$TIMEOUT" | tee "$T/resync" || die "the resync"
+read -r b1 p1 <<<"$(sent A)"
+if grep -q '^RESULT ct_resync_complete 1' "$T/resync"; then
 	result ct_resync_tx_bytes $((b1 - b0))
 	result ct_resync_tx_packets $((p1 - p0))
 else
 	say "resync not complete after ${TIMEOUT} s"
-	result ct_resync_complete 0
-	result ct_resync_s "$TIMEOUT"
 fi
 result ct_resync_entries "$ENTRIES"
-result ct_resync_held "$(cached B external)"
 say "resync measured"
