@@ -32,6 +32,9 @@ cleanup() {
 	for i in A B; do
 		[ -n "${PID[$i]:-}" ] && { kill -CONT "${PID[$i]}"; kill "${PID[$i]}"; wait "${PID[$i]}"; } 2>/dev/null
 	done
+	# The table emptied here, not by the namespace's deletion in the
+	# background while hadp's parts run.
+	nsenter --net=/run/netns/cta conntrack -F 2>/dev/null
 	ip netns del cta 2>/dev/null
 	ip netns del ctb 2>/dev/null
 	rm -rf "$T"
