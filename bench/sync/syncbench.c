@@ -112,23 +112,29 @@ static long map_count(int fd)
 
 /* The bench measures the sync path at the datapath's full rate, not the
  * interface's event budget (docs/nat.md: 1000 deltas a second, which
- * leaves all but the first 500 of a burst to the periodic refresh): a's
- * budget is turned off (config.event_rate 0). */
+ * leaves all but the first 500 of a burst to the periodic refresh): it is
+ * turned off (config.event_rate 0) in both instances, whose agents'
+ * audits expect one configuration. */
 static void budget_off(const char *bpffs)
 {
+	static const char *const inst[] = { "a", "b" };
 	struct hadp_index zero = { 0 };
 	struct hadp_config cfg;
-	int fd = pin(bpffs, "a", "config");
+	unsigned int i;
 
-	if (!bpf_map_lookup_elem(fd, &zero, &cfg)) {
+	for (i = 0; i < 2; i++) {
+		int fd = pin(bpffs, inst[i], "config");
+		int err = bpf_map_lookup_elem(fd, &zero, &cfg);
+
 		cfg.event_rate = 0;
-		if (!bpf_map_update_elem(fd, &zero, &cfg, BPF_EXIST)) {
-			close(fd);
-			return;
+		err = err ?: bpf_map_update_elem(fd, &zero, &cfg, BPF_EXIST);
+		if (err) {
+			fprintf(stderr, "syncbench: %s's config: %s\n", inst[i],
+				strerror(errno));
+			exit(1);
 		}
+		close(fd);
 	}
-	fprintf(stderr, "syncbench: a's config: %s\n", strerror(errno));
-	exit(1);
 }
 
 /* The wrapper (bench/cost/cost.bpf.c) aimed at a's hadp_vm, with a frame
