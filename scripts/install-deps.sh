@@ -33,6 +33,8 @@ PKGS=(
 BENCH_PKGS=(
 	# bench/report.py's plot
 	python3-matplotlib
+	# bench/sync's baseline: conntrackd (FTFW) and the conntrack tool
+	conntrackd conntrack
 )
 
 check=

@@ -83,6 +83,11 @@ wait_ready() {
 }
 
 result vm_kernel "$(uname -r)"
+# The baseline first, in namespaces of its own and gone before hadp's
+# parts start: conntrackd syncing kernel conntrack entries, as many as
+# a's table holds for the bulk sync below (bench/sync/conntrackd.sh).
+"$SRC/bench/sync/conntrackd.sh" "$(dirname "$SB")/ctbench" "$DELTAS" $((BULK + 2 * DELTAS + LAG)) ||
+	die "the conntrackd baseline"
 modprobe hadp || die "modprobe hadp"
 ip link set dev lo up
 ip netns add hsa
