@@ -10,8 +10,6 @@
  *   syncbench burst BPFFS IFINDEX N PID  the same in bursts the ring buffer
  *       holds, made while a's agent (PID) is stopped, timed from its
  *       SIGCONT until b holds the burst
- *   syncbench budget BPFFS INST RATE    set INST's event budget
- *       (config.event_rate, 0: none)
  *   syncbench burst100k BPFFS IFINDEX N   N connections at the datapath's
  *       full rate with a's agent running: deltas lost, the ring's largest
  *       backlog, and the time until b holds them all (repair included)
@@ -332,9 +330,9 @@ static void config_io(const char *bpffs, const char *inst,
 /*
  * Does the agent drain the ring at the fast path's own creation rate? N
  * connections made by a's datapath as fast as the wrapper goes, in calls
- * of 1024 runs, with a's agent running, a's event budget off (the
- * budget would hold back all but 1000 a second: the full rate is the
- * question) and its connection quota too. Between calls the ring's backlog is read (its producer and
+ * of 1024 runs, with a's agent running, the event budget off (inside.sh)
+ * and a's default connection quota lifted: the full rate is the
+ * question. Between calls the ring's backlog is read (its producer and
  * consumer positions, mapped read-only). Then: deltas lost (events_lost),
  * the largest backlog against the ring's size, and the time after the
  * last creation until b holds all N, whether by deltas or by the repair
@@ -367,7 +365,6 @@ static int cmd_burst100k(const char *bpffs, int ifindex, long n)
 	/* and no quota: the burst is the table's, not one VM's share */
 	config_io(bpffs, "a", &cfg, false);
 	off = cfg;
-	off.event_rate = 0;
 	off.conn_limit = UINT32_MAX;
 	config_io(bpffs, "a", &off, true);
 	creator_open(&c, bpffs, ifindex, 1u << 24);
@@ -635,14 +632,6 @@ int main(int argc, char **argv)
 		return cmd_deltas(argv[2], atoi(argv[3]), atol(argv[4]));
 	if (!strcmp(cmd, "burst") && argc == 6)
 		return cmd_burst(argv[2], atoi(argv[3]), atol(argv[4]), atoi(argv[5]));
-	if (!strcmp(cmd, "budget") && argc == 5) {
-		struct hadp_config cfg;
-
-		config_io(argv[2], argv[3], &cfg, false);
-		cfg.event_rate = atoi(argv[4]);
-		config_io(argv[2], argv[3], &cfg, true);
-		return 0;
-	}
 	if (!strcmp(cmd, "burst100k") && argc == 5)
 		return cmd_burst100k(argv[2], atoi(argv[3]), atol(argv[4]));
 	if (!strcmp(cmd, "lag") && argc == 6)

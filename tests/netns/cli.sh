@@ -352,6 +352,11 @@ bad 'default'                dp load
 bad '"now"'                  dp unload now
 bad '"now"'                  dp upgrade now
 bad '"now"'                  dp show now
+bad 'rate "x"'               flow deltas rate x
+bad 'rate "-1"'              flow deltas rate -1
+bad 'burst "0"'              flow deltas burst 0
+bad '"burst"'                flow deltas rate 5 burst
+bad '"speed"'                flow deltas speed 5
 find "$EMPTY" | sort >"$TESTDIR/empty.after"
 check "nothing was created in the empty bpffs" same "$TESTDIR/empty.before" "$TESTDIR/empty.after"
 
@@ -394,6 +399,19 @@ check_eq "three's ring is the 4096 bytes asked for" "$(events_bytes three)" 4096
 check_eq "dp show says so in text" \
 	"$(hadp hv -I three dp show | grep -c 'instance three index [0-9]* .* events 4096')" 1
 check "hadp -I three dp unload" hadp hv -I three dp unload
+# The event budget: as loaded (1000 a second, burst 500), then changed in
+# every instance at once, read back from each config map.
+deltas_json() { hadp hv -j -I "$1" flow deltas | jq -c '.[0]'; }
+check_eq "default's event budget as loaded" "$(deltas_json default)" '{"rate":1000,"burst":500}'
+check "hadp flow deltas rate 20000 burst 4000" hadp hv flow deltas rate 20000 burst 4000
+for i in default two; do
+	check_eq "$i's config holds the budget" \
+		"$(bpftool -j map dump pinned "$PINS/$i/config" | jq -c '.[0].formatted.value | {event_rate, event_burst}')" \
+		'{"event_rate":20000,"event_burst":4000}'
+done
+check "hadp flow deltas rate 0 (off), burst kept" hadp hv flow deltas rate 0
+check_eq "text: rate 0 burst 4000" "$(hadp hv flow deltas)" "rate 0 burst 4000"
+check "hadp flow deltas rate 1000 burst 500 (the defaults back)" hadp hv flow deltas rate 1000 burst 500
 check_gt "default's ifaces table has room" \
 	"$(bpftool -j map show pinned "$PINS/default/ifaces" | jq .max_entries)" 2
 check "vm3 has no XDP program" no_xdp vm3

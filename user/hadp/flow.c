@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * hadp flow: the connections the NAT datapath tracks ("conns", keyed by
- * the VM's side), their aging and their timeouts. Deleting connections
+ * the VM's side), their aging, their timeouts and the budget of their
+ * deltas. Deleting connections
  * goes through the instance's hadp_sweep program, never through map
  * deletes from here: the program publishes every delete on the events
  * ring buffer, so the HA agent hears of it like of the datapath's own.
@@ -238,22 +239,60 @@ static void timeout_key(unsigned int to, char buf[32])
 			*p = '_';
 }
 
-static int timeouts_show(struct cli *c)
+/* The first instance's config: what `flow timeouts` and `flow deltas`
+ * show without arguments (they write every instance alike). */
+static int config_read(struct cli *c, struct hadp_config *cfg)
 {
 	struct hadp_index zero = { 0 };
+	int err = cli_open_show(c);
+
+	if (err)
+		return err;
+	err = hadp_map_lookup(&c->insts[0].maps[HADP_MAP_CONFIG], &zero, cfg);
+	if (err)
+		hadp_err("reading config: %s", strerror(-err));
+	return err;
+}
+
+/* Change every instance's config with @set, in one transaction: an
+ * instance that fails leaves none changed. */
+static int config_write(struct cli *c,
+			void (*set)(struct hadp_config *cfg, const void *arg),
+			const void *arg)
+{
+	struct hadp_txn t = HADP_TXN_INIT;
+	struct hadp_index zero = { 0 };
+	struct hadp_config cfg;
+	int i, err;
+
+	err = cli_open_write(c);
+	for (i = 0; !err && i < c->n; i++) {
+		const struct hadp_map *m = &c->insts[i].maps[HADP_MAP_CONFIG];
+
+		err = hadp_map_lookup(m, &zero, &cfg);
+		if (err) {
+			hadp_err("reading config: %s", strerror(-err));
+			break;
+		}
+		set(&cfg, arg);
+		err = hadp_txn_update(&t, m, &zero, &cfg, BPF_EXIST);
+	}
+	if (err)
+		hadp_txn_rollback(&t);
+	else
+		hadp_txn_commit(&t);
+	return err;
+}
+
+static int timeouts_show(struct cli *c)
+{
 	struct hadp_config cfg;
 	char key[32];
 	unsigned int to;
-	int err;
+	int err = config_read(c, &cfg);
 
-	err = cli_open_show(c);
 	if (err)
 		return err;
-	err = hadp_map_lookup(&c->insts[0].maps[HADP_MAP_CONFIG], &zero, &cfg);
-	if (err) {
-		hadp_err("reading config: %s", strerror(-err));
-		return err;
-	}
 	open_array(NULL);
 	open_object(NULL);
 	for (to = 0; to < HADP_TO_MAX; to++) {
@@ -267,45 +306,96 @@ static int timeouts_show(struct cli *c)
 	return 0;
 }
 
+struct timeouts_arg {
+	const char *v[HADP_TO_MAX];
+	__u32 val[HADP_TO_MAX];
+};
+
+static void timeouts_set(struct hadp_config *cfg, const void *arg)
+{
+	const struct timeouts_arg *a = arg;
+	unsigned int to;
+
+	for (to = 0; to < HADP_TO_MAX; to++)
+		if (a->v[to])
+			cfg->timeout[to] = a->val[to];
+}
+
 static int flow_timeouts(struct cli *c, int argc, char **argv)
 {
-	const char *keys[HADP_TO_MAX], *v[HADP_TO_MAX];
-	struct hadp_txn t = HADP_TXN_INIT;
-	struct hadp_index zero = { 0 };
-	struct hadp_config cfg;
-	__u32 val[HADP_TO_MAX];
+	const char *keys[HADP_TO_MAX];
+	struct timeouts_arg a;
 	unsigned int to;
-	int i, err;
 
 	if (!argc)
 		return timeouts_show(c);
 	for (to = 0; to < HADP_TO_MAX; to++)
 		keys[to] = hadp_timeout_name(to);
-	if (cli_kv(argc, argv, keys, HADP_TO_MAX, v))
+	if (cli_kv(argc, argv, keys, HADP_TO_MAX, a.v))
 		return -EINVAL;
 	for (to = 0; to < HADP_TO_MAX; to++)
-		if (v[to] && parse_u32(keys[to], v[to], 1, 0xffffffffu,
-				       &val[to]))
+		if (a.v[to] && parse_u32(keys[to], a.v[to], 1, 0xffffffffu,
+					 &a.val[to]))
 			return -EINVAL;
-	err = cli_open_write(c);
-	for (i = 0; !err && i < c->n; i++) {
-		const struct hadp_map *m = &c->insts[i].maps[HADP_MAP_CONFIG];
+	return config_write(c, timeouts_set, &a);
+}
 
-		err = hadp_map_lookup(m, &zero, &cfg);
-		if (err) {
-			hadp_err("reading config: %s", strerror(-err));
-			break;
-		}
-		for (to = 0; to < HADP_TO_MAX; to++)
-			if (v[to])
-				cfg.timeout[to] = val[to];
-		err = hadp_txn_update(&t, m, &zero, &cfg, BPF_EXIST);
-	}
+/*
+ * The per-interface budget of connection deltas (docs/nat.md, "Tenant
+ * isolation"): creations and updates a second an interface may publish
+ * to the agent, and the burst above it; rate 0 turns the budget off.
+ * What it holds back is counted (events_throttled) and reaches the
+ * standby with the periodic refresh.
+ */
+static int deltas_show(struct cli *c)
+{
+	struct hadp_config cfg;
+	int err = config_read(c, &cfg);
+
 	if (err)
-		hadp_txn_rollback(&t);
-	else
-		hadp_txn_commit(&t);
-	return err;
+		return err;
+	open_array(NULL);
+	open_object(NULL);
+	print_uint("rate", "rate %llu", cfg.event_rate);
+	print_uint("burst", " burst %llu", cfg.event_burst);
+	print_nl();
+	close_object();
+	close_array();
+	return 0;
+}
+
+struct deltas_arg {
+	const char *rate, *burst;
+	__u32 r, b;
+};
+
+static void deltas_set(struct hadp_config *cfg, const void *arg)
+{
+	const struct deltas_arg *a = arg;
+
+	if (a->rate)
+		cfg->event_rate = a->r;
+	if (a->burst)
+		cfg->event_burst = a->b;
+}
+
+static int flow_deltas(struct cli *c, int argc, char **argv)
+{
+	static const char *const keys[] = { "rate", "burst" };
+	const char *v[2];
+	struct deltas_arg a;
+
+	if (!argc)
+		return deltas_show(c);
+	if (cli_kv(argc, argv, keys, 2, v))
+		return -EINVAL;
+	a.rate = v[0];
+	a.burst = v[1];
+	/* A burst of 0 would hold back every delta of a budget that is on. */
+	if ((a.rate && parse_u32("rate", a.rate, 0, 0xffffffffu, &a.r)) ||
+	    (a.burst && parse_u32("burst", a.burst, 1, 0xffffffffu, &a.b)))
+		return -EINVAL;
+	return config_write(c, deltas_set, &a);
 }
 
 int do_flow(struct cli *c, int argc, char **argv)
@@ -318,5 +408,7 @@ int do_flow(struct cli *c, int argc, char **argv)
 		return flow_age(c, argc - 1, argv + 1);
 	if (!strcmp(argv[0], "timeouts"))
 		return flow_timeouts(c, argc - 1, argv + 1);
+	if (!strcmp(argv[0], "deltas"))
+		return flow_deltas(c, argc - 1, argv + 1);
 	return cli_usage_error("flow", argv[0]);
 }

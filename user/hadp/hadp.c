@@ -50,6 +50,7 @@ static void usage(FILE *f)
 "  hadp flow age\n"
 "  hadp flow timeouts [tcp-opening S] [tcp-established S] [tcp-closing S]\n"
 "                     [udp S] [icmp S] [unreplied S]\n"
+"  hadp flow deltas [rate N] [burst N]\n"
 "  hadp dp load [ifaces N] [routes N] [neighs N] [conns N] [nat-ips N]\n"
 "               [events BYTES] [gateway4 ADDR] [gateway6 ADDR]\n"
 "  hadp dp unload\n"
