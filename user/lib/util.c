@@ -96,3 +96,14 @@ void hadp_libs_log_init(void)
 	libbpf_set_print(libbpf_log);
 	libxdp_set_print(libxdp_log);
 }
+
+unsigned int hadp_hash(const void *p, size_t n)
+{
+	const unsigned char *b = p;
+	unsigned int h = 2166136261u;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		h = (h ^ b[i]) * 16777619u;
+	return h;
+}
