@@ -241,6 +241,9 @@ int shadow_put(struct shadow *s, const void *key, const void *val)
 	__u32 i = find(s, key, NULL);
 	struct node *x;
 
+	if (i != NIL && (node_at(s, i)->flags & N_PRESENT) &&
+	    !memcmp(val_of(s, node_at(s, i)), val, s->vs))
+		return 0;	/* held so already */
 	if (queue_room(s))
 		return -ENOMEM;
 	if (i == NIL) {

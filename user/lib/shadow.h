@@ -31,7 +31,7 @@ void shadow_free(struct shadow *s);
 int shadow_load(struct shadow *s);
 /* The value held for @key (value_size bytes), or NULL. */
 const void *shadow_get(const struct shadow *s, const void *key);
-/* 0 or -ENOMEM (nothing changed). */
+/* 0 or -ENOMEM (nothing changed). A value held already is no write. */
 int shadow_put(struct shadow *s, const void *key, const void *val);
 int shadow_del(struct shadow *s, const void *key);
 /* Every key held, with its value: *pos from 0; NULL at the end. Keys
