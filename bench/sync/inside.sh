@@ -59,7 +59,7 @@ prof_start() {
 	local i
 	PERF_PIDS=()
 	for i in a b; do
-		perf record -q -F 499 -e cpu-clock -g -p "${PID[$i]}" -o "$T/$1-$i.data" 2>/dev/null &
+		perf record -q -F 499 -e cpu-clock -g -p "${PID[$i]}" -o "$T/$1-$i.data" 2>"$T/$1-$i.err" &
 		PERF_PIDS+=($!)
 		perf stat -x, -e raw_syscalls:sys_enter,syscalls:sys_enter_bpf -p "${PID[$i]}" \
 			-o "$T/$1-$i.stat" 2>/dev/null &
@@ -69,15 +69,18 @@ prof_start() {
 prof_end() {
 	[ -n "${HADP_SYNC_PERF:-}" ] || return 0
 	local i
-	kill -INT "${PERF_PIDS[@]}" 2>/dev/null
+	kill -INT "${PERF_PIDS[@]}" 2>/dev/null || true
 	wait "${PERF_PIDS[@]}" 2>/dev/null || true
 	for i in a b; do
 		echo "PERF $1 $i: system calls (all, bpf): $(grep -v '^#' "$T/$1-$i.stat" | cut -d, -f1 | xargs)" >&2
-		perf report -i "$T/$1-$i.data" --stdio --no-children --percent-limit 1 \
-			-g none --sort dso,sym 2>/dev/null | grep -v '^$' | sed "s/^/PERF $1 $i: /" >&2
-		perf report -i "$T/$1-$i.data" --stdio --children --percent-limit 5 \
-			-g none --sort sym 2>/dev/null | grep -v '^[#]' | grep -v '^$' |
-			sed "s/^/PERF $1 $i (children): /" >&2
+		{
+			cat "$T/$1-$i.err"
+			perf report -i "$T/$1-$i.data" --stdio --no-children --percent-limit 1 \
+				-g none --sort dso,sym 2>&1
+			perf report -i "$T/$1-$i.data" --stdio --children --percent-limit 4 \
+				-g none --sort sym 2>&1
+		} >"$T/$1-$i.txt" || true
+		grep -v '^$' "$T/$1-$i.txt" | sed "s/^/PERF $1 $i: /" >&2 || true
 	done
 }
 # The CLI in INST's sync namespace, where its group lives (nsenter, not
