@@ -49,18 +49,20 @@ die() {
 }
 result() { echo "RESULT $1 $2"; }
 
-# HADP_SYNC_PERF=1: where the agents' time goes, by phase: perf samples
-# (software cpu-clock, call graphs) and system call counts of both
-# agents, reported at the phase's end on stderr (the guest's files stay
-# in the guest). The figures of such a run carry perf's overhead.
+# HADP_SYNC_PERF=1: where the time goes, by phase: perf samples of the
+# whole guest (software cpu-clock, by command, object and symbol: the
+# agents, the bench's own polling, the kernel's softirqs) and each
+# agent's system calls, reported at the phase's end on stderr (the
+# guest's files stay in the guest). Such a run's figures carry perf's
+# overhead.
 PERF_PIDS=()
 prof_start() {
 	[ -n "${HADP_SYNC_PERF:-}" ] || return 0
 	local i
 	PERF_PIDS=()
+	perf record -q -a -F 499 -e cpu-clock -g -o "$T/$1.data" 2>"$T/$1.err" &
+	PERF_PIDS+=($!)
 	for i in a b; do
-		perf record -q -F 499 -e cpu-clock -g -p "${PID[$i]}" -o "$T/$1-$i.data" 2>"$T/$1-$i.err" &
-		PERF_PIDS+=($!)
 		perf stat -x, -e raw_syscalls:sys_enter,syscalls:sys_enter_bpf -p "${PID[$i]}" \
 			-o "$T/$1-$i.stat" 2>/dev/null &
 		PERF_PIDS+=($!)
@@ -73,15 +75,15 @@ prof_end() {
 	wait "${PERF_PIDS[@]}" 2>/dev/null || true
 	for i in a b; do
 		echo "PERF $1 $i: system calls (all, bpf): $(grep -v '^#' "$T/$1-$i.stat" | cut -d, -f1 | xargs)" >&2
-		{
-			cat "$T/$1-$i.err"
-			perf report -i "$T/$1-$i.data" --stdio --no-children --percent-limit 1 \
-				-g none --sort dso,sym 2>&1
-			perf report -i "$T/$1-$i.data" --stdio --children --percent-limit 4 \
-				-g none --sort sym 2>&1
-		} >"$T/$1-$i.txt" || true
-		grep -v '^$' "$T/$1-$i.txt" | sed "s/^/PERF $1 $i: /" >&2 || true
 	done
+	{
+		cat "$T/$1.err"
+		perf report -i "$T/$1.data" --stdio --no-children --percent-limit 0.7 \
+			-g none --sort comm,dso,sym 2>&1
+		perf report -i "$T/$1.data" --stdio --children --percent-limit 3 \
+			-g none --sort comm,sym 2>&1
+	} >"$T/$1.txt" || true
+	grep -v '^$' "$T/$1.txt" | sed "s/^/PERF $1: /" >&2 || true
 }
 # The CLI in INST's sync namespace, where its group lives (nsenter, not
 # ip netns exec: that remounts /sys, and the pins under /sys/fs/bpf with it).
