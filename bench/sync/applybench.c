@@ -5,7 +5,7 @@
  * then their deletes, into full packets that a standby engine applies to
  * real BPF hash maps made here (its maps store), as hadpd does.
  *
- *   applybench N [two-host]
+ *   build/bench/applybench N [two-host]   (make bench)
  *
  * Prints entries per second of the process's CPU time (user and system:
  * a machine shared with others stretches the wall clock, not this) for

@@ -49,19 +49,15 @@ die() {
 }
 result() { echo "RESULT $1 $2"; }
 
-# HADP_SYNC_PERF=1: where the time goes, by phase: perf samples of the
-# whole guest (software cpu-clock, by command, object and symbol: the
-# agents, the bench's own polling, the kernel's softirqs) and each
-# agent's system calls, reported at the phase's end on stderr (the
-# guest's files stay in the guest). Such a run's figures carry perf's
-# overhead.
+# HADP_SYNC_PERF=1: each agent's system calls (all, and bpf) by phase,
+# counted by perf stat and reported at the phase's end on stderr. (perf
+# record samples in this guest come out throttled to a handful: where
+# the user time goes is bench/sync/applybench's, on the host.)
 PERF_PIDS=()
 prof_start() {
 	[ -n "${HADP_SYNC_PERF:-}" ] || return 0
 	local i
 	PERF_PIDS=()
-	perf record -q -a -F 499 -e cpu-clock -g -o "$T/$1.data" 2>"$T/$1.err" &
-	PERF_PIDS+=($!)
 	for i in a b; do
 		perf stat -x, -e raw_syscalls:sys_enter,syscalls:sys_enter_bpf -p "${PID[$i]}" \
 			-o "$T/$1-$i.stat" 2>/dev/null &
@@ -76,14 +72,6 @@ prof_end() {
 	for i in a b; do
 		echo "PERF $1 $i: system calls (all, bpf): $(grep -v '^#' "$T/$1-$i.stat" | cut -d, -f1 | xargs)" >&2
 	done
-	{
-		cat "$T/$1.err"
-		perf report -i "$T/$1.data" --stdio --no-children --percent-limit 0.7 \
-			-g none --sort comm,dso,sym 2>&1
-		perf report -i "$T/$1.data" --stdio --children --percent-limit 3 \
-			-g none --sort comm,sym 2>&1
-	} >"$T/$1.txt" || true
-	grep -v '^$' "$T/$1.txt" | sed "s/^/PERF $1: /" >&2 || true
 }
 # The CLI in INST's sync namespace, where its group lives (nsenter, not
 # ip netns exec: that remounts /sys, and the pins under /sys/fs/bpf with it).
