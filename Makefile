@@ -137,7 +137,7 @@ clean:
 # ---- benchmarks (bench/, run by bench/run) ---------------------------------
 # The cost wrapper is built like the datapath (same flags, its own skeleton);
 # the loaders use libbpf only: they drive what `hadp` loaded and configured.
-BENCH_BINS := $(BUILD)/bench/cost $(BUILD)/bench/scale
+BENCH_BINS := $(BUILD)/bench/cost $(BUILD)/bench/scale $(BUILD)/bench/applybench
 BENCH_CFLAGS := $(CFLAGS) -Ibench/cost -I$(BUILD)/bench
 
 .PHONY: bench
@@ -159,3 +159,6 @@ $(BUILD)/bench/cost: bench/cost/cost.c $(BUILD)/bench/meter.o
 
 $(BUILD)/bench/scale: bench/scale/scale.c $(BUILD)/bench/meter.o
 	$(CC) $(BENCH_CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/bench/applybench: bench/sync/applybench.c $(BUILD)/libhadp.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)

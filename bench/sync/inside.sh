@@ -48,6 +48,31 @@ die() {
 	exit 1
 }
 result() { echo "RESULT $1 $2"; }
+
+# HADP_SYNC_PERF=1: each agent's system calls (all, and bpf) by phase,
+# counted by perf stat and reported at the phase's end on stderr. (perf
+# record samples in this guest come out throttled to a handful: where
+# the user time goes is bench/sync/applybench's, on the host.)
+PERF_PIDS=()
+prof_start() {
+	[ -n "${HADP_SYNC_PERF:-}" ] || return 0
+	local i
+	PERF_PIDS=()
+	for i in a b; do
+		perf stat -x, -e raw_syscalls:sys_enter,syscalls:sys_enter_bpf -p "${PID[$i]}" \
+			-o "$T/$1-$i.stat" 2>/dev/null &
+		PERF_PIDS+=($!)
+	done
+}
+prof_end() {
+	[ -n "${HADP_SYNC_PERF:-}" ] || return 0
+	local i
+	kill -INT "${PERF_PIDS[@]}" 2>/dev/null || true
+	wait "${PERF_PIDS[@]}" 2>/dev/null || true
+	for i in a b; do
+		echo "PERF $1 $i: system calls (all, bpf): $(grep -v '^#' "$T/$1-$i.stat" | cut -d, -f1 | xargs)" >&2
+	done
+}
 # The CLI in INST's sync namespace, where its group lives (nsenter, not
 # ip netns exec: that remounts /sys, and the pins under /sys/fs/bpf with it).
 hcli() { local i=$1; shift; nsenter --net="/run/netns/${NS[$i]}" "$H" "$@"; }
@@ -140,6 +165,7 @@ wait_ready b 600 || die "hadpd b not ready"
 say "agents ready"
 
 # (1) deltas per second, with a's group stats around it for (2).
+prof_start delta
 tx0=$(hcli a -j -s ha show a)
 "$SB" deltas /sys/fs/bpf "$ifindex" "$DELTAS" || die "deltas"
 sleep 1
@@ -155,6 +181,7 @@ say "deltas measured"
 # (1') the sync path alone: bursts made while a's agent is stopped, timed
 # from its continuing (the paced run above is held to the creation rate).
 "$SB" burst /sys/fs/bpf "$ifindex" "$DELTAS" "${PID[a]}" || die "burst"
+prof_end delta
 say "bursts measured"
 
 # (3) lag, one connection at a time, 20 ms apart.
@@ -184,6 +211,7 @@ result bulk_entries_a "$want"
 tx0=$(hcli a -j -s ha show a)
 t0=$(date +%s%N)
 start_agent b
+prof_start bulk
 end=$(($(date +%s) + ${HADP_SYNC_BULK_TIMEOUT:-600}))
 t_all=
 while [ "$(bulk b)" != complete ]; do
@@ -219,5 +247,6 @@ echo "$tx0" "$tx1" | jq -s -r '.[0][0].stats as $a | .[1][0].stats as $b |
 	"RESULT bulk_tx_packets \($b.tx_packets - $a.tx_packets)",
 	"RESULT bulk_tx_messages \($b.tx_messages - $a.tx_messages)",
 	"RESULT bulk_tx_bytes \($b.tx_bytes - $a.tx_bytes)"'
+prof_end bulk
 [ "$have" -ge "$want" ] || die "b holds $have of $want after its bulk sync"
 say "bulk sync measured"

@@ -39,6 +39,7 @@ int main(void)
 	srunner_add_suite(sr, wire_suite());
 	srunner_add_suite(sr, mirror_suite());
 	srunner_add_suite(sr, mirror_trust_suite());
+	srunner_add_suite(sr, mirror_maps_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

@@ -133,9 +133,9 @@ START_TEST(test_keys)
 }
 END_TEST
 
-/* Every entry with its value: batched past the chunk size for hash maps
- * (plain and per-CPU), key by key for an LPM trie, which has no batch
- * lookup. */
+/* Every entry with its value, and their count: batched past the chunk
+ * size for hash maps (plain and per-CPU), key by key for an LPM trie,
+ * which has no batch lookup. */
 START_TEST(test_entries)
 {
 	struct hadp_map h, pc, lpm;
@@ -154,6 +154,7 @@ START_TEST(test_entries)
 
 		ck_assert_int_eq(bpf_map_update_elem(h.fd, &i, &v, 0), 0);
 	}
+	ck_assert_int_eq(hadp_map_count(&h), 9000);
 	ck_assert_int_eq(hadp_map_entries(&h, (void **)&keys, (void **)&vals, &n), 0);
 	ck_assert_uint_eq(n, 9000);
 	for (i = 0; i < n; i++) {
@@ -173,6 +174,7 @@ START_TEST(test_entries)
 			per[2 * cpu] = i + cpu;	/* values are 8-byte aligned */
 		ck_assert_int_eq(bpf_map_update_elem(pc.fd, &i, per, 0), 0);
 	}
+	ck_assert_int_eq(hadp_map_count(&pc), 50);
 	ck_assert_int_eq(hadp_map_entries(&pc, (void **)&keys, (void **)&vals, &n), 0);
 	ck_assert_uint_eq(n, 50);
 	for (i = 0; i < n; i++)
@@ -188,6 +190,7 @@ START_TEST(test_entries)
 		pk.addr = i << 8;
 		ck_assert_int_eq(bpf_map_update_elem(lpm.fd, &pk, &i, 0), 0);
 	}
+	ck_assert_int_eq(hadp_map_count(&lpm), 10);
 	ck_assert_int_eq(hadp_map_entries(&lpm, (void **)&keys, (void **)&vals, &n), 0);
 	ck_assert_uint_eq(n, 10);
 	for (i = 0; i < n; i++)

@@ -896,8 +896,8 @@ START_TEST(test_maps_store)
 	k = key_of(3, 6);
 	ck_assert_int_eq(hadp_map_lookup(&conns, &k, &val), 0);
 
-	hadp_mirror_maps_release(&mm);
 	pair_free(p);
+	hadp_mirror_maps_release(&mm);
 	hadp_map_close(&conns);
 	hadp_map_close(&rev);
 	hadp_map_close(&ifaces);

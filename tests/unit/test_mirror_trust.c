@@ -183,6 +183,7 @@ START_TEST(test_delete_only_own_reverse)
 	peer_sends(s, HADP_EV_CONN_NEW, &b);
 	va.ifindex = 9;
 	ck_assert_int_eq(bpf_map_update_elem(s->conns.fd, &a.key, &va, BPF_ANY), 0);
+	hadp_mirror_set_apply(s->us, true);	/* written behind it: read afresh */
 	ck_assert(rev_names(s, &b.rkey, &b.key));
 
 	a.val.version = 2;

@@ -15,6 +15,7 @@ Suite *nat_suite(void);
 Suite *wire_suite(void);
 Suite *mirror_suite(void);
 Suite *mirror_trust_suite(void);
+Suite *mirror_maps_suite(void);
 
 /* A BPF hash map of 64 entries, made for the test (tests/unit/test_mirror.c). */
 struct hadp_map unit_hash_map(__u32 key_size, __u32 value_size);

@@ -341,23 +341,6 @@ static int sync_hook(void *ctx, const struct hadp_event *ev, size_t len)
 	return hadpd_sync_event(ctx, ev);
 }
 
-static long long count_entries(const struct hadp_map *m)
-{
-	/* Walk the keys without copying them all; key_size <= 64 here. */
-	char key[256], next[256];
-	long long n = 0;
-	void *prev = NULL;
-
-	if (m->fd < 0 || m->key_size > sizeof(key))
-		return -1;
-	while (!bpf_map_get_next_key(m->fd, prev, next)) {
-		n++;
-		memcpy(key, next, m->key_size);
-		prev = key;
-	}
-	return errno == ENOENT ? n : -1;
-}
-
 /* The status the CLI reads (pinned map) and the HTTP threads use. */
 static void publish_status(struct hadpd *d)
 {
@@ -550,7 +533,7 @@ int main(int argc, char **argv)
 		if (now_ms() >= next_audit) {
 			/* A walk of the table: not on every /metrics scrape. */
 			atomic_store(&d.conns_fill,
-				     count_entries(&d.inst.maps[HADP_MAP_CONNS]));
+				     hadp_map_count(&d.inst.maps[HADP_MAP_CONNS]));
 			if (d.audit_interval)
 				hadpd_audit(&d);
 			next_audit = now_ms() + (d.audit_interval ?: 10) * 1000ull;

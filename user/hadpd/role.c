@@ -72,6 +72,7 @@ int hadpd_promote(struct hadpd *d)
 		hlog(LOG_ERR_P, "promotion failed: could not write the active entry");
 		if (have_old)
 			hadp_inst_close(&old);
+		hadpd_sync_maps_written(d);
 		return -EIO;
 	}
 	if (have_old) {

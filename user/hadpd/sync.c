@@ -497,6 +497,14 @@ void hadpd_sync_role_changed(struct hadpd *d)
 		hadpd_sync_request_dump(d);
 }
 
+void hadpd_sync_maps_written(struct hadpd *d)
+{
+	struct hadpd_sync *s = d->sync;
+
+	if (s && s->m && atomic_load(&d->role) != HADPD_ACTIVE)
+		hadp_mirror_set_apply(s->m, true);
+}
+
 int hadpd_sync_drain(struct hadpd *d, unsigned int timeout_ms)
 {
 	struct hadpd_sync *s = d->sync;

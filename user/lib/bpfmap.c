@@ -234,6 +234,43 @@ err:
 	return err;
 }
 
+long long hadp_map_count(const struct hadp_map *m)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	__u64 token[8];
+	char *kb, *vb;
+	long long n = 0;
+	bool first = true;
+	__u32 chunk;
+	int err;
+
+	kb = malloc((size_t)BATCH_CHUNK * m->key_size);
+	vb = malloc((size_t)BATCH_CHUNK * m->buf_size);
+	err = kb && vb ? 0 : -ENOMEM;
+	while (!err) {
+		chunk = BATCH_CHUNK;
+		err = bpf_map_lookup_batch(m->fd, first ? NULL : token, token,
+					   kb, vb, &chunk, &opts) ? -errno : 0;
+		if (err && err != -ENOENT && first) {
+			/* no batch lookups for this map type */
+			size_t k;
+			void *keys;
+
+			err = hadp_map_keys(m, &keys, &k);
+			if (!err) {
+				free(keys);
+				n = k;
+			}
+			break;
+		}
+		n += chunk;
+		first = false;
+	}
+	free(kb);
+	free(vb);
+	return err == -ENOENT || !err ? n : err;
+}
+
 int hadp_map_has_key(const struct hadp_map *m, const void *key)
 {
 	void *keys, *val;

@@ -44,6 +44,10 @@ int hadp_map_key_cmp(const void *a, const void *b, void *key_size);
 int hadp_map_entries(const struct hadp_map *m, void **keys, void **vals,
 		     size_t *n);
 
+/* The number of entries (or -errno), read as hadp_map_entries() reads
+ * them but keeping nothing. */
+long long hadp_map_count(const struct hadp_map *m);
+
 /* Sum of a per-CPU array of __u64 counters (value_size / 8 of them) into
  * out; a plain map's value is copied. */
 int hadp_map_sum_u64(const struct hadp_map *m, const void *key, void *out);

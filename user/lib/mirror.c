@@ -189,6 +189,8 @@ struct hadp_mirror *hadp_mirror_new(const struct hadp_mirror_cfg *cfg,
 			goto fail;
 	}
 	open_batch(m);
+	/* New engines apply: nothing but this one writes the store. */
+	m->store.ops->own(m->store.ctx, true);
 	return m;
 fail:
 	hadp_mirror_free(m);
@@ -202,6 +204,7 @@ void hadp_mirror_free(struct hadp_mirror *m)
 
 	if (!m)
 		return;
+	m->store.ops->own(m->store.ctx, false);
 	for (i = 0; m->q && i < m->cfg.queue_max; i++)
 		free(m->q[i].buf);
 	free(m->q);

@@ -60,6 +60,15 @@ struct hadp_map;
  * conn_sweep deletes every conn last set before before_ns (the number
  * deleted, or -errno): after a complete dump, what it did not carry is
  * a zombie of a delete this side missed.
+ * flush commits what conn_set, conn_del and conn_sweep left queued (a
+ * store may write at once): the number of writes the table refused, or
+ * -errno. The engine calls it once per received packet.
+ * own(true) says that from now on nothing but the store's caller writes
+ * its table (a standby's agent: docs/ha.md), so the store may answer
+ * from a copy in memory, read afresh at its next use (also when said
+ * again: the table was written behind it); own(false), queued writes
+ * are flushed and every call goes to the table (an active's datapath
+ * writes it too). Stores start not owned.
  */
 struct hadp_mirror_store_ops {
 	int (*conn_version)(void *ctx, const struct hadp_conn_key *key,
@@ -71,6 +80,8 @@ struct hadp_mirror_store_ops {
 	int (*dump_start)(void *ctx, __u64 since_ns, __u32 *count);
 	int (*dump_next)(void *ctx, struct hadp_wire_entry *e, __u64 now_ns);
 	int (*conn_sweep)(void *ctx, __u64 before_ns);
+	int (*flush)(void *ctx);
+	void (*own)(void *ctx, bool alone);
 };
 
 struct hadp_mirror_store {
@@ -198,7 +209,9 @@ int hadp_mirror_rx(struct hadp_mirror *m, const void *msgs, size_t len,
 
 /* Whether received state is applied (a standby) or counted and dropped
  * (an active: its own datapath is the truth, a peer that still sends is
- * stale). Control messages are served either way. New engines apply. */
+ * stale). Control messages are served either way. New engines apply.
+ * The store is owned while the engine applies (its own op): true again
+ * has it read its table afresh, as after an active spell. */
 void hadp_mirror_set_apply(struct hadp_mirror *m, bool apply);
 
 /* Bulk sync. request_dump: as a standby, ask the peer for everything
@@ -253,8 +266,21 @@ bool hadp_mirror_mem_equal(const struct hadp_mirror_mem *a,
 int hadp_mirror_mem_mac(const struct hadp_mirror_mem *mm, __u32 ifindex,
 			__u8 mac[6]);
 
+/* What a maps store's writes cost and met, counted since it was made. */
+struct hadp_mirror_maps_counts {
+	__u64 loads;		/* the copy read from the maps */
+	__u64 flushes;		/* commits that wrote */
+	__u64 batches;		/* batched map calls */
+	__u64 missing;		/* a delete found no key: written behind us */
+	__u64 failed;		/* writes the maps refused */
+	__u64 owner_reads;	/* the interfaces' owners read (ifaces) */
+};
+
+struct hadp_mirror_apply;
+
 /* A store on an instance's maps "conns", "conns_rev" and "ifaces" (the
- * maps stay the caller's). */
+ * maps stay the caller's). Owned, it keeps a copy of conns and conns_rev
+ * and writes them in batches at flush (user/lib/mirror_maps.c). */
 struct hadp_mirror_maps {
 	const struct hadp_map *conns;
 	const struct hadp_map *conns_rev;
@@ -270,9 +296,14 @@ struct hadp_mirror_maps {
 	/* the connection conn_set last deleted in a clash (it returned 1) */
 	struct hadp_conn_key displaced;
 	struct hadp_conn displaced_val;
+	bool alone;		/* own(true) */
+	struct hadp_mirror_apply *apply;
+	struct hadp_mirror_maps_counts counts;
 };
 
 struct hadp_mirror_store hadp_mirror_maps_store(struct hadp_mirror_maps *mm);
+/* Frees the dump's snapshot, and what applying keeps unless owned (an
+ * engine's hadp_mirror_free() disowns its store). */
 void hadp_mirror_maps_release(struct hadp_mirror_maps *mm);
 
 #endif /* HADP_MIRROR_H */

@@ -86,4 +86,15 @@ int mirror_put_dump(struct hadp_mirror *m, __u8 type,
 void mirror_dump_serve(struct hadp_mirror *m, const struct hadp_wire_dump *req,
 		       __u64 now_ns);
 
+/* mirror_maps.c: the maps store's connections, for mirror_store.c's
+ * table of the store's operations */
+int mirror_maps_conn_version(void *ctx, const struct hadp_conn_key *key,
+			     __u32 *version);
+int mirror_maps_conn_set(void *ctx, const struct hadp_wire_conn *c, __u64 now_ns);
+int mirror_maps_conn_del(void *ctx, const struct hadp_conn_key *key);
+int mirror_maps_conn_sweep(void *ctx, __u64 before_ns);
+int mirror_maps_flush(void *ctx);
+void mirror_maps_own(void *ctx, bool alone);
+void mirror_maps_apply_free(struct hadp_mirror_maps *mm);
+
 #endif /* HADP_MIRROR_PRIV_H */

@@ -16,13 +16,7 @@
 
 static unsigned int tomb_hash(const struct hadp_conn_key *k)
 {
-	const __u8 *p = (const __u8 *)k;
-	__u32 h = 2166136261u;	/* FNV-1a */
-	size_t i;
-
-	for (i = 0; i < sizeof(*k); i++)
-		h = (h ^ p[i]) * 16777619u;
-	return h;
+	return hadp_hash(k, sizeof(*k));
 }
 
 static struct tomb *tomb_find(struct hadp_mirror *m,
@@ -215,6 +209,11 @@ static void dump_seen(struct hadp_mirror *m, __u8 type,
 	/* An active's table is its own: no peer's dump sweeps it. */
 	if (m->no_apply)
 		return;
+	/* Where the peer's table is held against ours, ours is read afresh
+	 * (the store's copy of it: an operator may have written it). */
+	if (type == HADP_WIRE_T_DUMP_BEGIN &&
+	    (d->id == 0 || (d->id == m->req_id && m->sync == HADP_MIRROR_SYNC_REQUESTED)))
+		m->store.ops->own(m->store.ctx, true);
 	if (d->id == 0) {
 		refresh_seen(m, type, d, now_ns);
 		return;
@@ -257,6 +256,7 @@ static void advert_seen(struct hadp_mirror *m, const struct hadp_wire_advert *ad
 void hadp_mirror_set_apply(struct hadp_mirror *m, bool apply)
 {
 	m->no_apply = !apply;
+	m->store.ops->own(m->store.ctx, apply);
 }
 
 int hadp_mirror_rx(struct hadp_mirror *m, const void *msgs, size_t len,
@@ -266,7 +266,7 @@ int hadp_mirror_rx(struct hadp_mirror *m, const void *msgs, size_t len,
 	struct hadp_wire_dump d;
 	struct hadp_wire_iter it;
 	struct hadp_wire_msg msg;
-	int rc;
+	int rc, n;
 
 	rc = hadp_wire_iter_msgs(&it, msgs, len);
 	while (!rc && (rc = hadp_wire_next(&it, &msg)) > 0) {
@@ -301,5 +301,8 @@ int hadp_mirror_rx(struct hadp_mirror *m, const void *msgs, size_t len,
 		}
 		m->st.skipped++;
 	}
+	/* The packet's writes, in batches: the cost is per packet. */
+	n = m->store.ops->flush(m->store.ctx);
+	m->st.apply_errors += n < 0 ? 1 : n;
 	return rc;
 }

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Stores for the mirroring engine (mirror.h): an instance's maps, and
- * memory for tests and tools.
+ * Stores for the mirroring engine (mirror.h): an instance's maps (the
+ * dump and learned MACs; the connections applied are mirror_maps.c's),
+ * and memory for tests and tools.
  *
  * Synced entries carry an age, never a clock: a store sets last_seen to
  * its own "now", as a promoted standby treats every entry as just seen
@@ -14,7 +15,7 @@
 #include <bpf/bpf.h>
 
 #include "bpfmap.h"
-#include "mirror.h"
+#include "mirror_priv.h"
 #include "mirror_walk.h"
 
 #define NSEC	1000000000ull
@@ -23,161 +24,6 @@
 /* ---------------------------------------------------------------------- */
 /* Maps                                                                   */
 /* ---------------------------------------------------------------------- */
-
-static int maps_conn_version(void *ctx, const struct hadp_conn_key *key,
-			     __u32 *version)
-{
-	struct hadp_mirror_maps *mm = ctx;
-	struct hadp_conn val;
-	int rc = hadp_map_lookup(mm->conns, key, &val);
-
-	if (!rc)
-		*version = val.version;
-	return rc;
-}
-
-static void rkey_of(const struct hadp_conn_key *key, const struct hadp_conn *val,
-		    struct hadp_conn_key *rkey)
-{
-	struct hadp_wire_conn c = { .key = *key, .nat_ip = val->nat_ip,
-				    .nat_port = val->nat_port };
-
-	hadp_wire_conn_rkey(&c, rkey);
-}
-
-/* The sender's ifindex is ours on one host; a peer on another host
- * numbers its interfaces its own way, and the VM's VNI and address name
- * the interface here (the VM side of the key). -EADDRNOTAVAIL when no
- * interface owns them: the sender's number may be another tenant's
- * interface here. */
-static int local_ifindex(const struct hadp_mirror_maps *mm,
-			 const struct hadp_wire_conn *c, __u32 *ifindex)
-{
-	struct hadp_ifindex k = { c->ifindex }, *keys;
-	struct hadp_iface ifc;
-	size_t i, n;
-	int rc;
-
-	*ifindex = c->ifindex;
-	if (!mm->ifaces || (!hadp_map_lookup(mm->ifaces, &k, &ifc) &&
-			    hadp_iface_owns(&ifc, &c->key)))
-		return 0;
-	rc = hadp_map_keys(mm->ifaces, (void **)&keys, &n);
-	if (rc)
-		return rc;
-	rc = -EADDRNOTAVAIL;
-	for (i = 0; i < n && rc; i++) {
-		if (!hadp_map_lookup(mm->ifaces, &keys[i], &ifc) &&
-		    hadp_iface_owns(&ifc, &c->key)) {
-			*ifindex = keys[i].ifindex;
-			rc = 0;
-		}
-	}
-	free(keys);
-	return rc;
-}
-
-/* Delete @rkey from conns_rev if it still names @key: a reverse entry
- * that names another connection is that one's. */
-static int rev_del(const struct hadp_mirror_maps *mm,
-		   const struct hadp_conn_key *rkey, const struct hadp_conn_key *key)
-{
-	struct hadp_conn_key back;
-	int rc = hadp_map_lookup(mm->conns_rev, rkey, &back);
-
-	if (rc)
-		return rc == -ENOENT ? 0 : rc;
-	if (memcmp(&back, key, sizeof(back)))
-		return 0;
-	if (bpf_map_delete_elem(mm->conns_rev->fd, rkey) && errno != ENOENT)
-		return -errno;
-	return 0;
-}
-
-/* The other connection that holds public key @rkey (its reverse entry
- * names it, and its own NAT address and port make @rkey): 1 with it in
- * mm->displaced, 0 for none (a reverse entry left dangling is no
- * holder), or -errno. */
-static int rkey_holder(struct hadp_mirror_maps *mm, const struct hadp_conn_key *key,
-		       const struct hadp_conn_key *rkey)
-{
-	struct hadp_conn_key other, oth_r;
-	int rc = hadp_map_lookup(mm->conns_rev, rkey, &other);
-
-	if (rc == -ENOENT || (!rc && !memcmp(&other, key, sizeof(other))))
-		return 0;
-	if (!rc)
-		rc = hadp_map_lookup(mm->conns, &other, &mm->displaced_val);
-	if (rc)
-		return rc == -ENOENT ? 0 : rc;
-	rkey_of(&other, &mm->displaced_val, &oth_r);
-	if (memcmp(&oth_r, rkey, sizeof(oth_r)))
-		return 0;
-	mm->displaced = other;
-	return 1;
-}
-
-/*
- * Public-side key first, as the datapath claims a port: a packet from
- * outside that finds it finds its connection.
- *
- * A NAT port clash (another connection holds the entry's public key) is
- * won by the entry being set: it comes from the side the outside talks
- * to (the active, or at promotion the old active's maps), and the one
- * held here is what a delete not received yet left behind. The loser
- * goes whole, both its keys, so that no later delete of it can take the
- * winner's reverse entry.
- */
-static int maps_conn_set(void *ctx, const struct hadp_wire_conn *c, __u64 now_ns)
-{
-	struct hadp_mirror_maps *mm = ctx;
-	struct hadp_conn val = {
-		.last_seen = now_ns, .version = c->version,
-		.nat_ip = c->nat_ip, .nat_port = c->nat_port, .state = c->state,
-		.flags = c->flags,
-	};
-	struct hadp_conn old;
-	struct hadp_conn_key rkey, oldr;
-	bool had = !hadp_map_lookup(mm->conns, &c->key, &old);
-	int clash, rc = local_ifindex(mm, c, &val.ifindex);
-
-	if (rc)
-		return rc;
-	hadp_wire_conn_rkey(c, &rkey);
-	clash = rkey_holder(mm, &c->key, &rkey);
-	if (clash < 0)
-		return clash;
-	if (clash && bpf_map_delete_elem(mm->conns->fd, &mm->displaced) &&
-	    errno != ENOENT)
-		return -errno;
-	if (bpf_map_update_elem(mm->conns_rev->fd, &rkey, &c->key, BPF_ANY))
-		return -errno;
-	if (bpf_map_update_elem(mm->conns->fd, &c->key, &val, BPF_ANY))
-		return -errno;
-	/* NAT address and port never change on the active; should one
-	 * come, the old public key must not stay behind. */
-	if (had) {
-		rkey_of(&c->key, &old, &oldr);
-		if (memcmp(&oldr, &rkey, sizeof(rkey)))
-			rev_del(mm, &oldr, &c->key);
-	}
-	return clash;
-}
-
-static int maps_conn_del(void *ctx, const struct hadp_conn_key *key)
-{
-	struct hadp_mirror_maps *mm = ctx;
-	struct hadp_conn_key rkey;
-	struct hadp_conn val;
-	int rc = hadp_map_lookup(mm->conns, key, &val);
-
-	if (rc)
-		return rc == -ENOENT ? 0 : rc;
-	rkey_of(key, &val, &rkey);
-	if (bpf_map_delete_elem(mm->conns->fd, key) && errno != ENOENT)
-		return -errno;
-	return rev_del(mm, &rkey, key);
-}
 
 static int maps_mac_version(void *ctx, __u32 ifindex, __u32 *version)
 {
@@ -215,40 +61,17 @@ static int maps_mac_set(void *ctx, const struct hadp_wire_mac_entry *mac)
 	return 0;
 }
 
-static int maps_conn_sweep(void *ctx, __u64 before_ns)
-{
-	struct hadp_mirror_maps *mm = ctx;
-	struct hadp_conn_key *keys;
-	struct hadp_conn *vals;
-	size_t i, n;
-	int rc, gone = 0;
-
-	/* One read of the table, values included (a million entries is a
-	 * few hundred syscalls, not two million): only a standby sweeps, and
-	 * nothing but this engine writes a standby's table. */
-	rc = hadp_map_entries(mm->conns, (void **)&keys, (void **)&vals, &n);
-	if (rc)
-		return rc;
-	for (i = 0; i < n && !rc; i++) {
-		if (vals[i].last_seen >= before_ns)
-			continue;
-		rc = maps_conn_del(mm, &keys[i]);
-		gone++;
-	}
-	free(keys);
-	free(vals);
-	return rc ? rc : gone;
-}
-
 static const struct hadp_mirror_store_ops maps_ops = {
-	.conn_version	= maps_conn_version,
-	.conn_set	= maps_conn_set,
-	.conn_del	= maps_conn_del,
+	.conn_version	= mirror_maps_conn_version,
+	.conn_set	= mirror_maps_conn_set,
+	.conn_del	= mirror_maps_conn_del,
 	.mac_version	= maps_mac_version,
 	.mac_set	= maps_mac_set,
 	.dump_start	= mirror_maps_dump_start,
 	.dump_next	= mirror_maps_dump_next,
-	.conn_sweep	= maps_conn_sweep,
+	.conn_sweep	= mirror_maps_conn_sweep,
+	.flush		= mirror_maps_flush,
+	.own		= mirror_maps_own,
 };
 
 struct hadp_mirror_store hadp_mirror_maps_store(struct hadp_mirror_maps *mm)
@@ -409,6 +232,16 @@ static int mem_conn_sweep(void *ctx, __u64 before_ns)
 	return (int)gone;
 }
 
+/* Nothing is queued, nothing is copied. */
+static int mem_flush(void *ctx)
+{
+	return 0;
+}
+
+static void mem_own(void *ctx, bool alone)
+{
+}
+
 static const struct hadp_mirror_store_ops mem_ops = {
 	.conn_version	= mem_conn_version,
 	.conn_set	= mem_conn_set,
@@ -418,6 +251,8 @@ static const struct hadp_mirror_store_ops mem_ops = {
 	.dump_start	= mem_dump_start,
 	.dump_next	= mem_dump_next,
 	.conn_sweep	= mem_conn_sweep,
+	.flush		= mem_flush,
+	.own		= mem_own,
 };
 
 struct hadp_mirror_mem *hadp_mirror_mem_new(unsigned int max)

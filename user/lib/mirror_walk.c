@@ -28,14 +28,14 @@
 #include <bpf/bpf.h>
 
 #include "bpfmap.h"
-#include "mirror.h"
+#include "mirror_priv.h"
 #include "mirror_walk.h"
 
 /* Entries per system call: a dump's window of the peer's acks (64
  * batches of up to 64 entries) is sent from one or two chunks. */
 #define CHUNK	2048
 
-void hadp_mirror_maps_release(struct hadp_mirror_maps *mm)
+static void walk_reset(struct hadp_mirror_maps *mm)
 {
 	free(mm->keys);
 	free(mm->vals);
@@ -44,16 +44,23 @@ void hadp_mirror_maps_release(struct hadp_mirror_maps *mm)
 	mm->started = mm->conns_done = mm->macs = false;
 }
 
+/* The walk's buffers and the standby's copy (mirror_maps.c). */
+void hadp_mirror_maps_release(struct hadp_mirror_maps *mm)
+{
+	walk_reset(mm);
+	mirror_maps_apply_free(mm);
+}
+
 int mirror_maps_dump_start(void *ctx, __u64 since_ns, __u32 *count)
 {
 	struct hadp_mirror_maps *mm = ctx;
 
-	hadp_mirror_maps_release(mm);
+	walk_reset(mm);
 	mm->since_ns = since_ns;
 	mm->keys = malloc(CHUNK * mm->conns->key_size);
 	mm->vals = malloc(CHUNK * mm->conns->buf_size);
 	if (!mm->keys || !mm->vals) {
-		hadp_mirror_maps_release(mm);
+		walk_reset(mm);
 		return -ENOMEM;
 	}
 	(void)count;	/* a hash map does not say how many it holds */
@@ -157,14 +164,14 @@ int mirror_maps_dump_next(void *ctx, struct hadp_wire_entry *e, __u64 now_ns)
 		if (mm->macs) {
 			if (next_mac(mm, e))
 				return 1;
-			hadp_mirror_maps_release(mm);
+			walk_reset(mm);
 			return 0;
 		}
 		if (next_conn(mm, e, now_ns))
 			return 1;
 		if (mm->conns_done) {
 			if (!mm->ifaces) {
-				hadp_mirror_maps_release(mm);
+				walk_reset(mm);
 				return 0;
 			}
 			rc = read_ifaces(mm);

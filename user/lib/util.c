@@ -96,3 +96,24 @@ void hadp_libs_log_init(void)
 	libbpf_set_print(libbpf_log);
 	libxdp_set_print(libxdp_log);
 }
+
+unsigned int hadp_hash(const void *p, size_t n)
+{
+	const unsigned char *b = p;
+	unsigned int h = 2166136261u, w;
+	size_t i;
+
+	/* 32 bits at a time (map keys are words), each mixed in by a
+	 * multiply and a shift; murmur3's finalizer spreads the result
+	 * over the low bits a table's mask keeps. */
+	for (i = 0; i + 4 <= n; i += 4) {
+		memcpy(&w, b + i, 4);
+		h = (h ^ w) * 0x85ebca6bu;
+		h ^= h >> 15;
+	}
+	for (; i < n; i++)
+		h = (h ^ b[i]) * 16777619u;
+	h ^= h >> 16;
+	h *= 0xc2b2ae35u;
+	return h ^ (h >> 16);
+}

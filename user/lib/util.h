@@ -34,4 +34,7 @@ void hadp_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * warnings (a verifier log, say) as warnings, the rest as debug. */
 void hadp_libs_log_init(void);
 
+/* A hash of @n bytes, for tables in memory keyed by map keys. */
+unsigned int hadp_hash(const void *p, size_t n);
+
 #endif /* HADP_UTIL_H */
