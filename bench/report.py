@@ -22,7 +22,7 @@ import time
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESULTS = os.path.join(TOP, "bench", "results")
 DOC = os.path.join(TOP, "docs", "performance.md")
-UNITS = ("x baseline", "ns", "pps", "count", "bytes")
+UNITS = ("x baseline", "ns", "ms", "s", "pps", "entries/s", "count", "bytes")
 
 
 class SchemaError(Exception):
