@@ -72,21 +72,31 @@ wait_stat() { # ns name min
 # heartbeat ahead of the clock, that stays fresh however slow the checks
 # after it are (hadpd would rewrite it every turn).
 fake_agent() {
-	local size
-	size=$(gdb -batch -ex 'print sizeof(struct hadp_agent_status)' "$H" 2>/dev/null | sed -n 's/^\$1 = //p')
-	[ -n "$size" ] || { echo "no size of struct hadp_agent_status in $H"; return 1; }
-	[ -e "$1" ] || bpftool map create "$1" type array key 4 value "$size" entries 1 name hadp_agent || return 1
+	local layout
+	# Its size and where group and mirror.events sit, from the CLI's own
+	# debug information: the fields after the counters move as they grow.
+	layout=$(gdb -batch -ex 'print sizeof(struct hadp_agent_status)' \
+		-ex 'print (int)&((struct hadp_agent_status *)0)->group' \
+		-ex 'print (int)&((struct hadp_agent_status *)0)->mirror.events' \
+		"$H" 2>/dev/null | sed -n 's/^\$[0-9]* = //p' | tr '\n' ' ')
+	set -- "$1" "$2" "$3" $layout
+	[ $# -eq 6 ] || { echo "no layout of struct hadp_agent_status in $H"; return 1; }
+	[ -e "$1" ] || bpftool map create "$1" type array key 4 value "$4" entries 1 name hadp_agent || return 1
 	# shellcheck disable=SC2046
 	bpftool map update pinned "$1" key 0 0 0 0 value $(python3 -c '
 import struct, sys, time
-size, pid, age = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+pid, age, size, group, events = (int(x) for x in sys.argv[1:6])
 now = int(time.monotonic() * 1000)   # CLOCK_MONOTONIC, as the agent writes
 # pid, role, flags, sync_state; started_ms, heartbeat_ms, promoted_ms,
 # promotions, lag_entries, lag_ms, queued, reconciled, clashes, pruned,
-# neigh_updates, audit_runs, audit_findings; group; mirror.events.
-b = struct.pack("<4I13Q16sQ", pid, 1, 7, 3, now // 2, max(now - age, 0), 0,
-                2, 5, 7, 1, 11, 1, 6, 3, 4, 0, b"ha0", 42)
-print(" ".join(str(x) for x in b.ljust(size, b"\0")))' "$size" "$2" "$3")
+# neigh_updates, audit_runs, audit_findings; then group and mirror.events.
+b = bytearray(size)
+head = struct.pack("<4I13Q", pid, 1, 7, 3, now // 2, max(now - age, 0), 0,
+                   2, 5, 7, 1, 11, 1, 6, 3, 4, 0)
+b[:len(head)] = head
+b[group:group + 3] = b"ha0"
+b[events:events + 8] = struct.pack("<Q", 42)
+print(" ".join(str(x) for x in b))' "$2" "$3" "$4" "$5" "$6")
 }
 FRESH=-600000
 # agent NS JQ [HADP OPTION...]: JQ on ha0's agent object, the bpffs $T/bpf
