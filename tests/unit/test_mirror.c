@@ -77,33 +77,33 @@ static const struct hadp_mirror_cfg cfg0 = {
 		    .caps = HADP_WIRE_CAP_DUMP },
 };
 
-/* Deliver everything in flight, both ways, until nothing moves; each
- * delivery is replied to over the reverse link, which may lose it. */
-static void pump(struct pair *p)
+/* Deliver what e[i] sent so far, once; each delivery is replied to over
+ * the reverse link (which may lose it) unless @ack is false. True if
+ * anything was delivered. */
+static bool deliver(struct pair *p, unsigned int i, bool ack)
 {
 	struct pkt burst[4096];
-	unsigned int i, k, n;
-	bool moved = true;
+	unsigned int k, n = p->l[i].n;
 
-	while (moved) {
-		moved = false;
-		for (i = 0; i < 2; i++) {
-			n = p->l[i].n;
-			memcpy(burst, p->l[i].q, n * sizeof(*burst));
-			p->l[i].n = 0;
-			for (k = 0; k < n; k++) {
-				struct pkt *b = &burst[p->reverse ? n - 1 - k : k];
+	memcpy(burst, p->l[i].q, n * sizeof(*burst));
+	p->l[i].n = 0;
+	for (k = 0; k < n; k++) {
+		struct pkt *b = &burst[p->reverse ? n - 1 - k : k];
 
-				ck_assert_int_eq(hadp_mirror_rx(p->e[1 - i], b->buf,
-								b->len, p->now), 0);
-				if (!lose(&p->l[1 - i]))
-					hadp_mirror_reply(p->e[i], b->opaque, b->seq,
-							  p->now);
-				free(b->buf);
-				moved = true;
-			}
-		}
+		ck_assert_int_eq(hadp_mirror_rx(p->e[1 - i], b->buf, b->len,
+						p->now), 0);
+		if (ack && !lose(&p->l[1 - i]))
+			hadp_mirror_reply(p->e[i], b->opaque, b->seq, p->now);
+		free(b->buf);
 	}
+	return n > 0;
+}
+
+/* Deliver everything in flight, both ways, until nothing moves. */
+static void pump(struct pair *p)
+{
+	while (deliver(p, 0, true) | deliver(p, 1, true))
+		;
 }
 
 /* Run until both sides have nothing unacked, time passing by RTOs. */
@@ -504,6 +504,40 @@ START_TEST(test_refresh_begin_late)
 	ck_assert_uint_ge(hadp_mirror_stats(p->e[0])->retransmits, 1);
 	ck_assert_uint_eq(hadp_mirror_stats(p->e[1])->swept, 0);
 	ck_assert_uint_eq(hadp_mirror_mem_count(p->mem[1]), 40);
+	pair_free(p);
+}
+END_TEST
+
+/* The end of a refresh delivered but its ack lost: the next refresh
+ * waits until the end is sent again and acked. Begun before, a late copy
+ * of the old end after the new begin would sweep what the new refresh
+ * had not carried yet. */
+START_TEST(test_refresh_waits_for_its_end)
+{
+	struct pair *p = pair_new(NULL);
+	unsigned int i;
+
+	for (i = 0; i < 40; i++)
+		act(p, HADP_EV_CONN_NEW, i, 1);
+	settle(p);
+	p->now += MS;
+	ck_assert_int_eq(hadp_mirror_refresh(p->e[0], p->now), 0);
+	while (hadp_mirror_dumping(p->e[0])) {
+		hadp_mirror_dump_step(p->e[0], 64, p->now);
+		hadp_mirror_flush(p->e[0], p->now);
+		deliver(p, 0, true);	/* the last ack sends the end */
+	}
+	ck_assert(deliver(p, 0, false));	/* the end, its ack lost */
+	p->now += MS;
+	ck_assert_int_eq(hadp_mirror_refresh(p->e[0], p->now), -EBUSY);
+	p->now += RTO;
+	hadp_mirror_poll(p->e[0], p->now);	/* the end again */
+	ck_assert(deliver(p, 0, true));
+	ck_assert_int_eq(hadp_mirror_refresh(p->e[0], p->now), 0);
+	stream_dump(p);
+	ck_assert_uint_eq(hadp_mirror_stats(p->e[1])->swept, 0);
+	ck_assert_uint_eq(hadp_mirror_mem_count(p->mem[1]), 40);
+	ck_assert_uint_eq(hadp_mirror_stats(p->e[0])->dumps_served, 2);
 	pair_free(p);
 }
 END_TEST
@@ -1094,6 +1128,7 @@ Suite *mirror_suite(void)
 	tcase_add_test(tc, test_active_does_not_apply);
 	tcase_add_test(tc, test_refresh_sweeps_zombies);
 	tcase_add_test(tc, test_refresh_begin_late);
+	tcase_add_test(tc, test_refresh_waits_for_its_end);
 	tcase_add_test(tc, test_unacked_backs_off_and_expires);
 	tcase_add_test(tc, test_tombs_bounded);
 	tcase_add_test(tc, test_reply_matching);

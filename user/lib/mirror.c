@@ -321,6 +321,22 @@ static void dump_finish(struct hadp_mirror *m, __u64 now_ns)
 	m->dumping = false;
 	mirror_put_dump(m, HADP_WIRE_T_DUMP_END, &d, now_ns);
 	close_batch(m, now_ns);
+	m->end_unacked = true;
+	m->end_id = m->next_id - 1;
+}
+
+/* The last dump's end is still being sent (not acked nor given up). */
+static bool end_pending(struct hadp_mirror *m)
+{
+	__u32 i;
+
+	if (m->end_unacked && m->n) {
+		i = m->end_id - slot(m, 0)->id;
+		if (i < m->n && !slot(m, i)->acked)
+			return true;
+	}
+	m->end_unacked = false;
+	return false;
 }
 
 void hadp_mirror_poll(struct hadp_mirror *m, __u64 now_ns)
@@ -440,11 +456,18 @@ int hadp_mirror_request_dump(struct hadp_mirror *m, __u64 now_ns)
 	return rc;
 }
 
+/*
+ * Every refresh has id 0, so the standby cannot tell one's end from the
+ * next one's: a copy of the last end, sent again after its ack was lost,
+ * that arrived after the next begin would sweep every entry the new
+ * refresh had not carried yet. So a refresh begins only once the last
+ * end is acked: every copy of it left before the new begin.
+ */
 int hadp_mirror_refresh(struct hadp_mirror *m, __u64 now_ns)
 {
 	struct hadp_wire_dump req = { 0 };
 
-	if (m->dumping)
+	if (m->dumping || end_pending(m))
 		return -EBUSY;
 	mirror_dump_serve(m, &req, now_ns);
 	return 0;

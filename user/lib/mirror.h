@@ -228,7 +228,7 @@ int hadp_mirror_dump_step(struct hadp_mirror *m, unsigned int budget,
 			  __u64 now_ns);
 /* The periodic refresh: as the active, an unsolicited dump (id 0, which
  * no request uses) that heals what a lost batch left out; dump_step
- * streams it. -EBUSY while a dump runs. */
+ * streams it. -EBUSY while a dump runs or its end waits for its ack. */
 int hadp_mirror_refresh(struct hadp_mirror *m, __u64 now_ns);
 bool hadp_mirror_dumping(const struct hadp_mirror *m);
 /* Repair, as the active: send again, as plain updates, every conn last

@@ -67,6 +67,8 @@ struct hadp_mirror {
 	/* serving a dump (active) */
 	bool dumping, dump_walked, dump_lost;
 	__u32 dump_id, dump_kinds, dump_sent, dump_last;
+	bool end_unacked;		/* the last dump's end, in batch end_id */
+	__u32 end_id;
 
 	/* repairing lost deltas (active): one walk, one more due */
 	bool repairing, repair_due;
