@@ -50,15 +50,22 @@ die() {
 result() { echo "RESULT $1 $2"; }
 
 # HADP_SYNC_PERF=1: each agent's system calls (all, and bpf) by phase,
-# counted by perf stat and reported at the phase's end on stderr. (perf
-# record samples in this guest come out throttled to a handful: where
-# the user time goes is bench/sync/applybench's, on the host.)
+# counted by perf stat, and its CPU time (user and system, from
+# /proc/PID/stat) over the phase's wall time, reported at the phase's end
+# on stderr: an agent near 100% is the bottleneck. (perf record samples
+# in this guest come out throttled to a handful: where the user time goes
+# is bench/sync/applybench's, on the host.)
 PERF_PIDS=()
+declare -A CPU0=()
+PERF_T0=0
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 prof_start() {
 	[ -n "${HADP_SYNC_PERF:-}" ] || return 0
 	local i
 	PERF_PIDS=()
+	PERF_T0=$(date +%s%N)
 	for i in a b; do
+		CPU0[$i]=$(cpu_ticks "${PID[$i]}")
 		perf stat -x, -e raw_syscalls:sys_enter,syscalls:sys_enter_bpf -p "${PID[$i]}" \
 			-o "$T/$1-$i.stat" 2>/dev/null &
 		PERF_PIDS+=($!)
@@ -69,8 +76,10 @@ prof_end() {
 	local i
 	kill -INT "${PERF_PIDS[@]}" 2>/dev/null || true
 	wait "${PERF_PIDS[@]}" 2>/dev/null || true
+	local ms=$((($(date +%s%N) - PERF_T0) / 1000000)) cpu
 	for i in a b; do
-		echo "PERF $1 $i: system calls (all, bpf): $(grep -v '^#' "$T/$1-$i.stat" | cut -d, -f1 | xargs)" >&2
+		cpu=$((($(cpu_ticks "${PID[$i]}") - CPU0[$i]) * 1000 / $(getconf CLK_TCK)))
+		echo "PERF $1 $i: system calls (all, bpf): $(grep -v '^#' "$T/$1-$i.stat" | cut -d, -f1 | xargs); CPU ${cpu} ms of ${ms} ms ($((cpu * 100 / (ms ? ms : 1)))%)" >&2
 	done
 }
 # The CLI in INST's sync namespace, where its group lives (nsenter, not

@@ -483,7 +483,7 @@ int main(int argc, char **argv)
 			pfd[n++] = (struct pollfd){ .fd = sfd, .events = POLLIN };
 		if (d.neigh_fd >= 0)
 			pfd[n++] = (struct pollfd){ .fd = d.neigh_fd, .events = POLLIN };
-		if (poll(pfd, n, 50) < 0 && errno != EINTR) {
+		if (poll(pfd, n, hadpd_sync_pending(&d) ? 0 : 50) < 0 && errno != EINTR) {
 			hlog(LOG_ERR_P, "poll: %s", strerror(errno));
 			goto out;
 		}

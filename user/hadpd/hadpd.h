@@ -161,6 +161,7 @@ void hadpd_sync_tick(struct hadpd *d);
 void hadpd_sync_role_changed(struct hadpd *d);
 /* The maps were written behind the engine (a promotion that failed after
  * its reconcile): a standby's copy of them is read afresh. */
+bool hadpd_sync_pending(const struct hadpd *d);
 void hadpd_sync_maps_written(struct hadpd *d);
 /* Send what is pending and wait up to timeout_ms for the peer's acks. */
 int hadpd_sync_drain(struct hadpd *d, unsigned int timeout_ms);

@@ -472,6 +472,22 @@ void hadpd_sync_tick(struct hadpd *d)
 	hadp_mirror_poll(s->m, ns);
 }
 
+/*
+ * Work the next turn must not sleep before: packets held while sending
+ * (their replies may free a dump's window; they woke no poll, they were
+ * read already), or a dump whose window has room. Sleeping there paced a
+ * bulk sync by the loop's timeout, not by the peer's acks.
+ */
+bool hadpd_sync_pending(const struct hadpd *d)
+{
+	const struct hadpd_sync *s = d->sync;
+
+	if (!s || !s->m || !s->open)
+		return false;
+	return s->nheld || (atomic_load(&d->role) == HADPD_ACTIVE &&
+			    !atomic_load(&d->stopping) && hadp_mirror_walk_ready(s->m));
+}
+
 void hadpd_sync_repair(struct hadpd *d, uint64_t since_ns, bool refresh)
 {
 	struct hadpd_sync *s = d->sync;

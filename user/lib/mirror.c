@@ -491,10 +491,28 @@ static void walk_end(struct hadp_mirror *m, int rc, __u64 now_ns)
 	dump_finish(m, now_ns);
 }
 
+/* Batches a dump or repair may have in the resend queue. */
+static unsigned int walk_window(const struct hadp_mirror *m)
+{
+	unsigned int window = m->cfg.queue_max / 2;
+
+	if (window > DUMP_WINDOW)
+		window = DUMP_WINDOW;
+	return window ? window : 1;
+}
+
+bool hadp_mirror_walk_ready(const struct hadp_mirror *m)
+{
+	bool walking = (m->dumping && !m->dump_walked) || m->repairing ||
+		       m->repair_due;
+
+	return walking && m->n < walk_window(m);
+}
+
 int hadp_mirror_dump_step(struct hadp_mirror *m, unsigned int budget,
 			  __u64 now_ns)
 {
-	unsigned int window = m->cfg.queue_max / 2;
+	unsigned int window = walk_window(m);
 	struct hadp_wire_entry e;
 	unsigned int done = 0;
 	int rc;
@@ -502,10 +520,6 @@ int hadp_mirror_dump_step(struct hadp_mirror *m, unsigned int budget,
 	repair_start(m);
 	if ((!m->dumping || m->dump_walked) && !m->repairing)
 		return 0;
-	if (window > DUMP_WINDOW)
-		window = DUMP_WINDOW;
-	if (!window)
-		window = 1;
 	/* Paced by acks: the walk goes on as replies free the queue. */
 	while (done < budget && m->n < window) {
 		rc = m->store.ops->dump_next(m->store.ctx, &e, now_ns);

@@ -226,6 +226,9 @@ void hadp_mirror_set_apply(struct hadp_mirror *m, bool apply);
 int hadp_mirror_request_dump(struct hadp_mirror *m, __u64 now_ns);
 int hadp_mirror_dump_step(struct hadp_mirror *m, unsigned int budget,
 			  __u64 now_ns);
+/* A dump or repair walks and its window has room: dump_step would send
+ * now, so the caller should not sleep before calling it. */
+bool hadp_mirror_walk_ready(const struct hadp_mirror *m);
 /* The periodic refresh: as the active, an unsolicited dump (id 0, which
  * no request uses) that heals what a lost batch left out; dump_step
  * streams it. -EBUSY while a dump runs or its end waits for its ack. */
