@@ -264,3 +264,8 @@ echo "$tx0" "$tx1" | jq -s -r '.[0][0].stats as $a | .[1][0].stats as $b |
 prof_end bulk
 [ "$have" -ge "$want" ] || die "b holds $have of $want after its bulk sync"
 say "bulk sync measured"
+
+# (5) the burst of (3b) on a pair on two hosts, the one-host agents
+# stopped first so that they take no CPU from it.
+for i in a b; do kill "${PID[$i]}"; wait "${PID[$i]}" 2>/dev/null || true; PID[$i]=; done
+"$SRC/bench/sync/twohost.sh" "$SB" "$BURST100K" "$conns" || die "the two-host burst"
