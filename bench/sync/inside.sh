@@ -52,18 +52,24 @@ result() { echo "RESULT $1 $2"; }
 # HADP_SYNC_PERF=1: each agent's system calls (all, and bpf) by phase,
 # counted by perf stat, and its CPU time (user and system, from
 # /proc/PID/stat) over the phase's wall time, reported at the phase's end
-# on stderr: an agent near 100% is the bottleneck. (perf record samples
-# in this guest come out throttled to a handful: where the user time goes
-# is bench/sync/applybench's, on the host.)
+# on stderr: an agent near 100% is the bottleneck. Beside them the whole
+# VM's split from /proc/stat (softirq time, where the peer's receive path
+# and the module's replies run, is no process's), in CPUs. (perf record
+# samples in this guest come out throttled to a handful: where the user
+# time goes is bench/sync/applybench's, on the host.)
 PERF_PIDS=()
 declare -A CPU0=()
 PERF_T0=0
+STAT0=
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+# user+nice, system, softirq+irq, idle+iowait of all CPUs, in ticks
+vm_ticks() { awk '$1 == "cpu" { print $2 + $3, $4, $7 + $8, $5 + $6 }' /proc/stat; }
 prof_start() {
 	[ -n "${HADP_SYNC_PERF:-}" ] || return 0
 	local i
 	PERF_PIDS=()
 	PERF_T0=$(date +%s%N)
+	STAT0=$(vm_ticks)
 	for i in a b; do
 		CPU0[$i]=$(cpu_ticks "${PID[$i]}")
 		perf stat -x, -e raw_syscalls:sys_enter,syscalls:sys_enter_bpf -p "${PID[$i]}" \
@@ -81,6 +87,9 @@ prof_end() {
 		cpu=$((($(cpu_ticks "${PID[$i]}") - CPU0[$i]) * 1000 / $(getconf CLK_TCK)))
 		echo "PERF $1 $i: system calls (all, bpf): $(grep -v '^#' "$T/$1-$i.stat" | cut -d, -f1 | xargs); CPU ${cpu} ms of ${ms} ms ($((cpu * 100 / (ms ? ms : 1)))%)" >&2
 	done
+	# shellcheck disable=SC2086,SC2046 # two lists of four numbers
+	echo "PERF $1 VM: $(echo $STAT0 $(vm_ticks) | awk -v ms="$ms" -v hz="$(getconf CLK_TCK)" \
+		'{ printf "user %.2f, system %.2f, softirq %.2f, idle %.2f CPUs", ($5 - $1) * 1000 / hz / ms, ($6 - $2) * 1000 / hz / ms, ($7 - $3) * 1000 / hz / ms, ($8 - $4) * 1000 / hz / ms }')" >&2
 }
 # The CLI in INST's sync namespace, where its group lives (nsenter, not
 # ip netns exec: that remounts /sys, and the pins under /sys/fs/bpf with it).
