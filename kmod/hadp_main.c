@@ -2,10 +2,10 @@
 /*
  * hadp.ko: module entry points.
  *
- * The module is hadp's HA message channel (DESIGN.md sections 1 and 3):
- * per network namespace, one sync group per datapath instance, each with
- * a kernel UDP socket to its peer, driven through the generic netlink
- * family "hadp".
+ * The module is hadp's HA message channel (docs/architecture.md, "A sync
+ * message"): per network namespace, one sync group per datapath
+ * instance, each with a kernel UDP socket to its peer, driven through the
+ * generic netlink family "hadp".
  *
  * Leak check: groups come from a kmem cache of their own (destroying it
  * with an object left complains loudly) and groups and sockets are

@@ -103,7 +103,8 @@ ip -n "$TAG-hv-a" link add name ul0 type veth peer name ul0 netns "$TAG-hv-b"
 for hv in a b; do
 	on hv-$hv ip link set dev ul0 mtu 1600 up
 	on hv-$hv ip -6 addr add fd00::$hv/64 dev ul0 nodad
-	# checksums computed in software wherever TCP may start (DESIGN.md 2)
+	# checksums computed in software wherever TCP may start: XDP cannot
+	# see a partial checksum (docs/datapath.md, "The VM contract")
 	on hv-$hv ethtool -K ul0 tx off >/dev/null
 	mkdir -p "$WORK/hv-$hv"
 	mount -t bpf bpf "$WORK/hv-$hv"

@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only
 #
-# cli.sh: the CLI's contract (issue 2, hadp(8) EXIT STATUS): a bad argument
+# cli.sh: the CLI's contract (hadp(8) EXIT STATUS): a bad argument
 # gets one line that names it, exit status 1, nothing on stdout, and no map
 # touched; a composite change that fails halfway is rolled back, across
 # instances; every show prints JSON that parses with -j, and -s adds

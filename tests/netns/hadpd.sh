@@ -3,7 +3,7 @@
 # Helpers are called through check and command substitutions:
 # shellcheck disable=SC2317
 #
-# hadpd.sh: the HA agent, first slice (DESIGN.md sections 3-4): two agents
+# hadpd.sh: the HA agent without hadp.ko (docs/ha.md, "Roles"): two agents
 # on one lock file, one per instance of hvA. The one holding the lock is
 # active (the root's active entry names its instance), the other waits as
 # standby; killing the active promotes the standby within about a second;

@@ -8,7 +8,7 @@
 # exits non-zero on any failure. Everything a suite creates (namespaces,
 # bpffs mounts, background processes, files) is removed on exit.
 #
-# Machine traps handled here (DESIGN.md section 5):
+# Machine traps handled here:
 #  - `ip netns exec` remounts /sys, and a bpffs mounted inside it dies with
 #    the command: each hypervisor's bpffs is mounted in the root namespace
 #    and hadp runs under `nsenter --net=/run/netns/HV`.

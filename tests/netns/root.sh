@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only
 #
-# root.sh: the per-host root program (DESIGN.md section 3). Upgrading it
+# root.sh: the per-host root program (docs/datapath.md, "Programs and the
+# root object"; docs/ha.md, "Upgrading the root"). Upgrading it
 # replaces the attached program on every interface with no moment without
 # one; with no active instance the VM side drops and counts while the
 # uplink passes; a second instance's programs fill their own slots.

@@ -3,8 +3,8 @@
 #
 # tests/vm/orchestrated.sh: a pair on two hosts, where no lock can decide:
 # the orchestrator hands the role down with `hadp ha role`, and each
-# hadpd --role-by-orchestrator follows its group's role (DESIGN.md
-# section 3). Runs inside scripts/vmtest.sh's VM (hadp.ko loads there).
+# hadpd --role-by-orchestrator follows its group's role (docs/ha.md,
+# "Roles"). Runs inside scripts/vmtest.sh's VM (hadp.ko loads there).
 #
 #   +------ host h1 ------------+            +------ host h2 ------------+
 #   | bpffs $T/h1, instance a   |            | bpffs $T/h2, instance b   |

@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * The agent audits itself (DESIGN.md section 4): the root's program array
- * and active entry point at the right programs, the pins are the maps the
- * agent works on, the root runs on every configured device, and the
- * configuration agrees with the other local instances (the CLI writes it
- * to all of them, so a difference is a write that went astray or a
- * change made behind hadp's back). Each finding is one warning and one
- * count; nothing is repaired, since the audit cannot tell which side is
- * right.
+ * The agent audits itself: the root's program array and active entry
+ * point at the right programs, the pins are the maps the agent works on,
+ * the root runs on every configured device, and the configuration agrees
+ * with the other local instances (the CLI writes it to all of them, so a
+ * difference is a write that went astray or a change made behind hadp's
+ * back; who writes each map: docs/architecture.md). Each finding is one
+ * warning and one count; nothing is repaired, since the audit cannot tell
+ * which side is right.
  *
  * Cheap by design: a few dozen syscalls, one dump of the devices, and
  * walks of the configuration maps only, never of conns.
@@ -339,8 +339,8 @@ static void audit_devices(struct hadpd *d)
 	else if (ul.ifindex)
 		bad += !audit_device(d, &l, ul.ifindex, HADP_KIND_UPLINK,
 				     root_id[HADP_KIND_UPLINK]);
-	/* What /readyz of an active asks (DESIGN.md: ready only once its
-	 * program is attached everywhere). */
+	/* What /readyz of an active asks (docs/ha.md, "Readiness"): ready
+	 * only once the root runs on every configured device. */
 	atomic_store(&d->unattached, bad);
 	atomic_store(&d->attach_checked, true);
 out:

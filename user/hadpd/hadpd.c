@@ -380,7 +380,7 @@ static void publish_status(struct hadpd *d)
 		hadp_agent_status_write(d->status_fd, &st);
 }
 
-/* SIGTERM on the active (DESIGN.md section 3, planned handover). */
+/* SIGTERM on the active (docs/ha.md, "Planned handover"). */
 static void hand_over(struct hadpd *d, struct ring_buffer *rb)
 {
 	int err;

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * hadpd, the HA agent of one datapath instance (DESIGN.md sections 3-4,
- * docs/ha.md): adopt or load the instance, role by the active lock or
- * the orchestrator, promotion, mirroring through hadp.ko (sync.c),
- * aging while active, neighbour following, the audit, the status map
- * and /livez /readyz /metrics.
+ * hadpd, the HA agent of one datapath instance (docs/ha.md; where it
+ * sits among the parts: docs/architecture.md): adopt or load the
+ * instance, role by the active lock or the orchestrator, promotion,
+ * mirroring through hadp.ko (sync.c), aging while active, neighbour
+ * following, the audit, the status map and /livez /readyz /metrics.
  */
 #ifndef HADPD_H
 #define HADPD_H

@@ -60,7 +60,7 @@ static bool live(struct hadpd *d)
 	return now_ms() - atomic_load(&d->heartbeat) < LIVE_MS;
 }
 
-/* Ready (DESIGN.md section 3, Readiness): active with the active entry
+/* Ready (docs/ha.md, "Readiness"): active with the active entry
  * naming this instance and its programs in the root's slots; standby
  * with the instance loaded, its bulk sync complete and the peer heard
  * lately (unless mirroring is off by --no-sync). */

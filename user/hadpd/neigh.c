@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * The underlay neighbour map follows the kernel's (DESIGN.md section 2).
+ * The underlay neighbour map follows the kernel's: the datapath never
+ * asks the kernel for a next hop's MAC, so "neighs" must be kept equal
+ * to the neighbour table (docs/datapath.md, "Encapsulation").
  * An rtnetlink socket in the neighbour and IPv6 route groups marks a
  * refresh due on any IPv6 neighbour or route change, and the refresh
  * resolves every next hop of this agent's instance again, rewriting what

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Promotion on one host (DESIGN.md section 3, "Kernel-held state outlives
- * its owner"): the old active's maps are still pinned when its agent
- * dies, so the new active takes from them whatever the mirror had not
- * carried yet, through the same store the mirror writes with.
+ * Promotion on one host (docs/ha.md, "Promotion", steps 1 and 5): the
+ * old active's maps are still pinned when its agent dies, so the new
+ * active takes from them whatever the mirror had not carried yet,
+ * through the same store the mirror writes with.
  *
  * An entry is taken when this instance lacks it or holds an older
  * version. A NAT port clash (the old active's entry and one of ours hold

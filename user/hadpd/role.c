@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Role (DESIGN.md section 3). By lock: a thread blocks on an exclusive
- * flock on --active-lockfile and never releases it; the kernel does when
- * the process dies. While it waits the instance is standby; once it has
+ * Role (docs/ha.md, "Roles" and "Promotion"). By lock: a thread blocks
+ * on an exclusive flock on --active-lockfile and never releases it; the
+ * kernel does when the process dies. While it waits the instance is standby; once it has
  * the lock it asks the main loop to promote. Orchestrated (a pair on two
  * hosts): the module group's role, set with `hadp ha role`, decides.
  *

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Mirroring through hadp.ko (DESIGN.md section 3, "Path of a delta"): the
+ * Mirroring through hadp.ko (docs/ha.md, "The path of a delta"): the
  * engine of user/lib/mirror.h on a registered generic netlink socket.
  *
  * The active feeds it the ring buffer's deltas and serves dumps; the

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * The per-host root object, and the host lock. See DESIGN.md section 3:
- * the root is owned by no instance, attached to every hadp device, and
- * tail-calls the active instance's program from the pinned "progs" array.
+ * The per-host root object, and the host lock (docs/datapath.md,
+ * "Programs and the root object"): the root is owned by no instance,
+ * attached to every hadp device, and tail-calls the active instance's
+ * program from the pinned "progs" array.
  */
 #include <errno.h>
 #include <fcntl.h>
