@@ -93,6 +93,11 @@ measure() {
 	[ "$synth" -lt 0 ] && synth=0
 	if alive "$new"; then stop_agent "$new" TERM; fi
 	hadp hv -I "$new" flow flush >/dev/null 2>&1
+	# The old active starts empty too: the last round's entries, which
+	# its bulk sync carried over, all sit on vmS's interface, and above
+	# its connection quota (a quarter of the table) they would refuse
+	# this round's real connections.
+	hadp hv -I "$old" flow flush >/dev/null 2>&1
 	res "${p}_standby_empty_before" "$("$FT" count "$(inst_dir "$new")")"
 	traffic_start "$p" "$NTCP" >/dev/null || { res "${p}_error" traffic; traffic_stop; return 1; }
 	say "traffic: $NTCP TCP connections open, three UDP streams"

@@ -36,6 +36,8 @@ def num(k):
         return None
 
 def label(n):
+    if n % 1000000 == 0:
+        return f"{n // 1000000}m"
     return f"{n // 1000}k" if n % 1000 == 0 and n >= 1000 else str(n)
 
 cpu = ""
