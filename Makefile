@@ -24,6 +24,12 @@ CFLAGS   += -Wall -Wextra -Werror -Wno-unused-parameter -std=gnu11 \
 LDLIBS   += $(shell pkg-config --libs $(PKGS)) -lelf -lz
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_x86 \
               -Wall -Werror -Iinclude -I$(BUILD)
+# Every C file is compiled to an object on its own, and the compiler writes
+# the headers it read beside the object (-MMD: build/x.o -> build/x.d; -MP:
+# a removed header is no error); the .d files are read at the end. Headers
+# that are generated (skeletons, vmlinux.h) are order-only prerequisites:
+# they exist before the first compile, and the .d files track them after.
+DEPFLAGS := -MMD -MP
 
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
 BPF_OBJS := $(patsubst bpf/%.bpf.c,$(BUILD)/%.bpf.o,$(BPF_SRCS))
@@ -35,10 +41,6 @@ LIB_OBJS := $(patsubst user/lib/%.c,$(BUILD)/lib/%.o,$(LIB_SRCS))
 # gets it through libhadp.a.
 WIRE_SRCS := include/hadp/wire.c include/hadp/blake2s.c
 WIRE_OBJS := $(patsubst include/hadp/%.c,$(BUILD)/wire/%.o,$(WIRE_SRCS))
-WIRE_HDRS := include/hadp/wire.h include/hadp/blake2s.h include/hadp/maps.h
-# What every userspace object may include from include/: a change to a
-# map layout, the wire codec or the module's uapi rebuilds them all.
-SHARED_HDRS := $(WIRE_HDRS) $(wildcard include/uapi/linux/*.h)
 CLI_SRCS := $(wildcard user/hadp/*.c)
 CLI_OBJS := $(patsubst user/hadp/%.c,$(BUILD)/cli/%.o,$(CLI_SRCS))
 # The agent also serves HTTP probes through libmicrohttpd.
@@ -48,9 +50,13 @@ HADPD_PKGS := libmicrohttpd
 
 TEST_BINS := $(BUILD)/tests/unit $(BUILD)/tests/bpf $(BUILD)/tests/fuzz_wire \
              $(BUILD)/tests/haagent
-# libFuzzer target over the wire codec (tests/fuzz/run.sh runs it).
+UNIT_OBJS := $(patsubst tests/unit/%.c,$(BUILD)/tests/obj/unit/%.o,$(wildcard tests/unit/*.c))
+BPFT_OBJS := $(patsubst tests/bpf/%.c,$(BUILD)/tests/obj/bpf/%.o,$(wildcard tests/bpf/*.c))
+# libFuzzer target over the wire codec (tests/fuzz/run.sh runs it), built
+# with its own flags, the codec too.
 FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined \
                -fno-sanitize-recover=undefined -Wall -Wextra -Werror -Iinclude
+FUZZ_OBJS := $(patsubst %.c,$(BUILD)/tests/obj/fuzz/%.o,fuzz_wire.c $(notdir $(WIRE_SRCS)))
 
 .PHONY: all bpf user kmod tests check install clean
 all: bpf user tests kmod
@@ -63,58 +69,72 @@ $(BUILD)/vmlinux.h:
 	@mkdir -p $(@D)
 	$(BPFTOOL) btf dump file $(VMLINUX_BTF) format c > $@.tmp && mv $@.tmp $@
 
-$(BUILD)/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) include/hadp/maps.h $(BUILD)/vmlinux.h
+$(BUILD)/%.bpf.o: bpf/%.bpf.c | $(BUILD)/vmlinux.h
 	@mkdir -p $(@D)
-	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+	$(CLANG) $(BPF_CFLAGS) $(DEPFLAGS) -c $< -o $@
 
 $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 	$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@.tmp && mv $@.tmp $@
 
-$(BUILD)/lib/%.o: user/lib/%.c $(wildcard user/lib/*.h) $(SHARED_HDRS) $(SKELS)
+# Userspace objects may include libhadp's headers, and some of those the
+# skeletons: every one waits for the skeletons.
+$(BUILD)/lib/%.o: user/lib/%.c | $(SKELS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -c $< -o $@
+	$(CC) $(CFLAGS) $(DEPFLAGS) -c $< -o $@
 
-$(WIRE_OBJS): $(BUILD)/wire/%.o: include/hadp/%.c $(WIRE_HDRS)
+$(WIRE_OBJS): $(BUILD)/wire/%.o: include/hadp/%.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -c $< -o $@
+	$(CC) $(CFLAGS) $(DEPFLAGS) -c $< -o $@
 
 $(BUILD)/libhadp.a: $(LIB_OBJS) $(WIRE_OBJS)
 	$(AR) rcs $@ $^
 
-$(BUILD)/cli/%.o: user/hadp/%.c $(wildcard user/hadp/*.h) $(wildcard user/lib/*.h) \
-                  $(SHARED_HDRS)
+$(BUILD)/cli/%.o: user/hadp/%.c | $(SKELS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -c $< -o $@
+	$(CC) $(CFLAGS) $(DEPFLAGS) -c $< -o $@
 
 $(BUILD)/hadp: $(CLI_OBJS) $(BUILD)/libhadp.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/agent/%.o: user/hadpd/%.c $(wildcard user/hadpd/*.h) $(wildcard user/lib/*.h) \
-                    $(SHARED_HDRS)
+$(BUILD)/agent/%.o: user/hadpd/%.c | $(SKELS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(shell pkg-config --cflags $(HADPD_PKGS)) -c $< -o $@
+	$(CC) $(CFLAGS) $(DEPFLAGS) $(shell pkg-config --cflags $(HADPD_PKGS)) -c $< -o $@
 
 $(BUILD)/hadpd: $(HADPD_OBJS) $(BUILD)/libhadp.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs $(HADPD_PKGS)) -lpthread
 
 # The test agent hadp.ko's suite runs in the VM (tests/vm/module.sh).
-$(BUILD)/tests/haagent: tests/vm/haagent.c $(BUILD)/libhadp.a
+$(BUILD)/tests/obj/haagent.o: tests/vm/haagent.c | $(SKELS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libhadp.a $(LDLIBS)
+	$(CC) $(CFLAGS) $(DEPFLAGS) -c $< -o $@
 
-$(BUILD)/tests/unit: $(wildcard tests/unit/*.c) $(wildcard tests/unit/*.h) $(BUILD)/libhadp.a
-	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -Itests/unit -o $@ $(wildcard tests/unit/*.c) $(BUILD)/libhadp.a \
-		$(LDLIBS) $(shell pkg-config --libs check) -lpthread
+$(BUILD)/tests/haagent: $(BUILD)/tests/obj/haagent.o $(BUILD)/libhadp.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/bpf: $(wildcard tests/bpf/*.c) $(wildcard tests/bpf/*.h) $(SKELS) include/hadp/maps.h
+$(BUILD)/tests/obj/unit/%.o: tests/unit/%.c | $(SKELS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -Itests/bpf -o $@ $(wildcard tests/bpf/*.c) \
-		$(LDLIBS) $(shell pkg-config --libs check) -lpthread
+	$(CC) $(CFLAGS) $(DEPFLAGS) -Itests/unit -c $< -o $@
 
-$(BUILD)/tests/fuzz_wire: tests/fuzz/fuzz_wire.c $(WIRE_SRCS) $(WIRE_HDRS)
+$(BUILD)/tests/unit: $(UNIT_OBJS) $(BUILD)/libhadp.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs check) -lpthread
+
+$(BUILD)/tests/obj/bpf/%.o: tests/bpf/%.c | $(SKELS)
 	@mkdir -p $(@D)
-	$(CLANG) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_wire.c $(WIRE_SRCS)
+	$(CC) $(CFLAGS) $(DEPFLAGS) -Itests/bpf -c $< -o $@
+
+$(BUILD)/tests/bpf: $(BPFT_OBJS)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs check) -lpthread
+
+$(BUILD)/tests/obj/fuzz/%.o: tests/fuzz/%.c
+	@mkdir -p $(@D)
+	$(CLANG) $(FUZZ_CFLAGS) $(DEPFLAGS) -c $< -o $@
+
+$(BUILD)/tests/obj/fuzz/%.o: include/hadp/%.c
+	@mkdir -p $(@D)
+	$(CLANG) $(FUZZ_CFLAGS) $(DEPFLAGS) -c $< -o $@
+
+$(BUILD)/tests/fuzz_wire: $(FUZZ_OBJS)
+	$(CLANG) $(FUZZ_CFLAGS) -o $@ $^
 
 kmod:
 	@test -n "$(KDIR)" || { echo "no kernel headers: install linux-headers-amd64 or set KDIR" >&2; exit 1; }
@@ -139,26 +159,40 @@ clean:
 # the loaders use libbpf only: they drive what `hadp` loaded and configured.
 BENCH_BINS := $(BUILD)/bench/cost $(BUILD)/bench/scale $(BUILD)/bench/applybench
 BENCH_CFLAGS := $(CFLAGS) -Ibench/cost -I$(BUILD)/bench
+BENCH_OBJS := $(patsubst %,$(BUILD)/bench/%.o,cost.bpf meter cost scale applybench)
 
 .PHONY: bench
 bench: bpf user $(BENCH_BINS)
 
-$(BUILD)/bench/cost.bpf.o: bench/cost/cost.bpf.c bench/cost/wrap.h $(BUILD)/vmlinux.h
+$(BUILD)/bench/cost.bpf.o: bench/cost/cost.bpf.c | $(BUILD)/vmlinux.h
 	@mkdir -p $(@D)
-	$(CLANG) $(BPF_CFLAGS) -Ibench/cost -c $< -o $@
+	$(CLANG) $(BPF_CFLAGS) $(DEPFLAGS) -Ibench/cost -c $< -o $@
 
 $(BUILD)/bench/cost.skel.h: $(BUILD)/bench/cost.bpf.o
 	$(BPFTOOL) gen skeleton $< name cost_bpf > $@.tmp && mv $@.tmp $@
 
-$(BUILD)/bench/meter.o: bench/cost/meter.c bench/cost/meter.h bench/cost/wrap.h \
-		include/hadp/maps.h $(BUILD)/bench/cost.skel.h
-	$(CC) $(BENCH_CFLAGS) -c $< -o $@
+$(BUILD)/bench/meter.o: bench/cost/meter.c | $(BUILD)/bench/cost.skel.h
+	$(CC) $(BENCH_CFLAGS) $(DEPFLAGS) -c $< -o $@
 
-$(BUILD)/bench/cost: bench/cost/cost.c $(BUILD)/bench/meter.o
-	$(CC) $(BENCH_CFLAGS) -o $@ $^ $(LDLIBS)
+$(BUILD)/bench/cost.o: bench/cost/cost.c
+	@mkdir -p $(@D)
+	$(CC) $(BENCH_CFLAGS) $(DEPFLAGS) -c $< -o $@
 
-$(BUILD)/bench/scale: bench/scale/scale.c $(BUILD)/bench/meter.o
-	$(CC) $(BENCH_CFLAGS) -o $@ $^ $(LDLIBS)
+$(BUILD)/bench/scale.o: bench/scale/scale.c
+	@mkdir -p $(@D)
+	$(CC) $(BENCH_CFLAGS) $(DEPFLAGS) -c $< -o $@
 
-$(BUILD)/bench/applybench: bench/sync/applybench.c $(BUILD)/libhadp.a
+$(BUILD)/bench/applybench.o: bench/sync/applybench.c | $(SKELS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(DEPFLAGS) -c $< -o $@
+
+$(BENCH_BINS): $(BUILD)/bench/%: $(BUILD)/bench/%.o
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/bench/cost $(BUILD)/bench/scale: $(BUILD)/bench/meter.o
+$(BUILD)/bench/applybench: $(BUILD)/libhadp.a
+
+# ---- header dependencies (DEPFLAGS) -----------------------------------------
+-include $(patsubst %.o,%.d,$(BPF_OBJS) $(LIB_OBJS) $(WIRE_OBJS) $(CLI_OBJS) \
+	$(HADPD_OBJS) $(UNIT_OBJS) $(BPFT_OBJS) $(FUZZ_OBJS) $(BENCH_OBJS) \
+	$(BUILD)/tests/obj/haagent.o)

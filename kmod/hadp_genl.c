@@ -59,8 +59,9 @@ static struct netlink_range_validation hadp_mtu_range __ro_after_init = {
 };
 
 /*
- * One policy per command; an attribute left out (NLA_UNSPEC) is refused
- * under strict validation. Reply-only attributes are refused with their
+ * One policy per command, validating what kmod/hadp.yaml lists in the
+ * command's request (tests/kmod/nlspec.py checks that they agree); an
+ * attribute left out (NLA_UNSPEC) is refused under strict validation. Reply-only attributes are refused with their
  * own message wherever a command takes none of them.
  */
 #define HADP_REPLY_ONLY { .type = NLA_REJECT, \

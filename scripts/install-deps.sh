@@ -25,6 +25,8 @@ PKGS=(
 	# integration tests and the demo
 	iproute2 ethtool iputils-ping socat netcat-openbsd tcpdump jq python3
 	util-linux procps coreutils kmod curl
+	# the kmod suite: hadp.ko's uapi and policies against kmod/hadp.yaml
+	python3-yaml
 	# the HA failover suite (tests/vm/failover.sh): sync packets dropped on the link
 	nftables
 	# the VM suite (scripts/vmtest.sh): qemu, the initramfs's busybox, cpio

@@ -3,7 +3,8 @@
  * uapi of the generic netlink family "hadp" (hadp.ko).
  *
  * Kept by hand in the shape that the kernel's ynl-gen renders from
- * kmod/hadp.yaml: change both together. Userspace includes it as
+ * kmod/hadp.yaml: change both together (tests/kmod/nlspec.py, run by
+ * `tests/run kmod`, fails when they differ). Userspace includes it as
  * "uapi/linux/hadp.h" (with -Iinclude); the module as <linux/hadp.h>.
  *
  * Objects: one sync group per datapath instance and network namespace
