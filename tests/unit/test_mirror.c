@@ -485,18 +485,27 @@ START_TEST(test_refresh_sweeps_zombies)
 }
 END_TEST
 
-/* The refresh's begin lost and sent again after its entries arrived:
- * the sweep must not take them for zombies. */
-START_TEST(test_refresh_begin_late)
+/* A pair with @n connections made and synced, and a periodic refresh
+ * of them begun (its begin not sent yet). */
+static struct pair *refreshing(unsigned int n)
 {
 	struct pair *p = pair_new(NULL);
 	unsigned int i;
 
-	for (i = 0; i < 40; i++)
+	for (i = 0; i < n; i++)
 		act(p, HADP_EV_CONN_NEW, i, 1);
 	settle(p);
 	p->now += MS;
 	ck_assert_int_eq(hadp_mirror_refresh(p->e[0], p->now), 0);
+	return p;
+}
+
+/* The refresh's begin lost and sent again after its entries arrived:
+ * the sweep must not take them for zombies. */
+START_TEST(test_refresh_begin_late)
+{
+	struct pair *p = refreshing(40);
+
 	p->l[0].drop_every = 100000;
 	p->l[0].sent = 100000 - 1;	/* the next send, the begin, is lost */
 	hadp_mirror_flush(p->e[0], p->now);
@@ -514,14 +523,8 @@ END_TEST
  * had not carried yet. */
 START_TEST(test_refresh_waits_for_its_end)
 {
-	struct pair *p = pair_new(NULL);
-	unsigned int i;
+	struct pair *p = refreshing(40);
 
-	for (i = 0; i < 40; i++)
-		act(p, HADP_EV_CONN_NEW, i, 1);
-	settle(p);
-	p->now += MS;
-	ck_assert_int_eq(hadp_mirror_refresh(p->e[0], p->now), 0);
 	while (hadp_mirror_dumping(p->e[0])) {
 		hadp_mirror_dump_step(p->e[0], 64, p->now);
 		hadp_mirror_flush(p->e[0], p->now);
