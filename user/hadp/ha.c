@@ -365,8 +365,7 @@ static void print_agent(const struct show *s, int i)
 	print_uint("pid", alive ? " pid %llu" : " (not running, pid %llu)",
 		   st->pid);
 	print_bool("alive", NULL, alive);
-	print_string("role", " role %s",
-		     st->role == HADP_AGENT_ACTIVE ? "active" : "standby");
+	print_string("role", " role %s", hadp_ha_role_name(st->role));
 	print_bool("ready", " ready", st->flags & HADP_AGENT_F_READY);
 	if (!(st->flags & HADP_AGENT_F_READY))
 		print_text(" not-ready");

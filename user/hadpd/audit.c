@@ -33,18 +33,6 @@
 #include "hadpd.h"
 #include "util.h"
 
-/* The instance's program pins, as dp.h names them. */
-static const char *const prog_pins[HADP_KIND_MAX] = {
-	[HADP_KIND_VM]		= "prog_vm",
-	[HADP_KIND_UPLINK]	= "prog_uplink",
-};
-
-/* The root's program pins, under <bpffs>/hadp/_root. */
-static const char *const root_pins[HADP_KIND_MAX] = {
-	[HADP_KIND_VM]		= "root_vm",
-	[HADP_KIND_UPLINK]	= "root_uplink",
-};
-
 /* What the CLI writes to every instance alike. */
 static const int config_maps[] = {
 	HADP_MAP_IFACES, HADP_MAP_UNDERLAY, HADP_MAP_ROUTES4, HADP_MAP_ROUTES6,
@@ -107,9 +95,9 @@ static void audit_slots(struct hadpd *d)
 	inst_dir(d, dir, sizeof(dir));
 	for (k = 0; k < HADP_KIND_MAX; k++) {
 		slot = HADP_SLOT(d->inst.index, k);
-		err = pin_id(dir, prog_pins[k], true, &want);
+		err = pin_id(dir, hadp_prog_names[k], true, &want);
 		if (err) {
-			finding(d, "%s/%s: %s", dir, prog_pins[k],
+			finding(d, "%s/%s: %s", dir, hadp_prog_names[k],
 				strerror(-err));
 			continue;
 		}
@@ -119,11 +107,11 @@ static void audit_slots(struct hadpd *d)
 		else if (!got)
 			finding(d, "slot %u of the root's progs is empty, not "
 				"%s's %s (id %u)", slot, d->inst.name,
-				prog_pins[k], want);
+				hadp_prog_names[k], want);
 		else if (got != want)
 			finding(d, "slot %u of the root's progs holds program "
 				"id %u, not %s's %s (id %u)", slot, got,
-				d->inst.name, prog_pins[k], want);
+				d->inst.name, hadp_prog_names[k], want);
 	}
 }
 
@@ -144,14 +132,14 @@ static void audit_active(struct hadpd *d)
 	after = atomic_load(&d->role);
 	if (before != after)
 		return;
-	if (after == HADPD_ACTIVE && active != d->inst.index) {
+	if (after == HADP_ROLE_ACTIVE && active != d->inst.index) {
 		if (active == HADP_NO_INSTANCE ||
 		    hadp_inst_name(&d->host, active, name) || !name[0])
 			snprintf(name, sizeof(name), "#%u", active);
 		finding(d, "%s is active, but the root's active entry names %s",
 			d->inst.name,
 			active == HADP_NO_INSTANCE ? "no instance" : name);
-	} else if (after == HADPD_STANDBY && active == d->inst.index) {
+	} else if (after == HADP_ROLE_STANDBY && active == d->inst.index) {
 		finding(d, "%s is standby, but the root's active entry names it",
 			d->inst.name);
 	}
@@ -286,11 +274,11 @@ static bool audit_device(struct hadpd *d, const struct dev_list *l,
 	if (!dev->prog_id)
 		finding(d, "%s's %s %s (ifindex %u) runs no XDP program, not "
 			"the root's %s", d->inst.name, what[kind], name,
-			ifindex, root_pins[kind]);
+			ifindex, hadp_root_prog_names[kind]);
 	else
 		finding(d, "%s's %s %s (ifindex %u) runs program id %u, not "
 			"the root's %s (id %u)", d->inst.name, what[kind], name,
-			ifindex, dev->prog_id, root_pins[kind], root_id);
+			ifindex, dev->prog_id, hadp_root_prog_names[kind], root_id);
 	return false;
 }
 
@@ -312,9 +300,9 @@ static void audit_devices(struct hadpd *d)
 
 	snprintf(dir, sizeof(dir), "%s/" HADP_ROOT_DIR, d->host.dir);
 	for (k = 0; k < HADP_KIND_MAX; k++) {
-		err = pin_id(dir, root_pins[k], true, &root_id[k]);
+		err = pin_id(dir, hadp_root_prog_names[k], true, &root_id[k]);
 		if (err) {
-			finding(d, "%s/%s: %s", dir, root_pins[k],
+			finding(d, "%s/%s: %s", dir, hadp_root_prog_names[k],
 				strerror(-err));
 			return;
 		}

@@ -346,8 +346,7 @@ static void publish_status(struct hadpd *d)
 {
 	struct hadp_agent_status st = {
 		.pid = getpid(),
-		.role = atomic_load(&d->role) == HADPD_ACTIVE ? HADP_AGENT_ACTIVE :
-								  HADP_AGENT_STANDBY,
+		.role = atomic_load(&d->role),
 		.started_ms = d->started_ms,
 		.heartbeat_ms = now_ms(),
 		.promoted_ms = d->promoted_ms,
@@ -414,6 +413,7 @@ int main(int argc, char **argv)
 	int err, ret = 1, n, sfd;
 
 	d.lock_fd = d.status_fd = d.wake_fd = d.neigh_fd = -1;
+	atomic_init(&d.role, HADP_ROLE_STANDBY);
 	pthread_mutex_init(&d.status_lock, NULL);
 	hadp_host_init(&d.host);
 	for (err = 0; err < HADP_MAP_MAX; err++)
@@ -508,19 +508,19 @@ int main(int argc, char **argv)
 		if (atomic_load(&d.lock_failed))
 			goto out;
 		if (atomic_exchange(&d.promote_due, false) &&
-		    atomic_load(&d.role) != HADPD_ACTIVE && hadpd_promote(&d)) {
+		    atomic_load(&d.role) != HADP_ROLE_ACTIVE && hadpd_promote(&d)) {
 			if (!d.orchestrated)
 				goto out;	/* holding the lock, unable to serve */
 		}
 		if (atomic_exchange(&d.demote_due, false))
 			hadpd_demote(&d);
 		hadpd_sync_tick(&d);
-		if (atomic_load(&d.role) == HADPD_ACTIVE && now_ms() >= next_age) {
+		if (atomic_load(&d.role) == HADP_ROLE_ACTIVE && now_ms() >= next_age) {
 			age(&d);
 			next_age = now_ms() + d.age_interval * 1000ull;
 		}
 		/* A scan of the whole table: once a second at most. */
-		if (atomic_load(&d.role) == HADPD_ACTIVE && now_ms() >= next_evict &&
+		if (atomic_load(&d.role) == HADP_ROLE_ACTIVE && now_ms() >= next_evict &&
 		    atomic_exchange(&d.evict_due, false)) {
 			evict(&d);
 			next_evict = now_ms() + 1000;
@@ -543,7 +543,7 @@ int main(int argc, char **argv)
 			next_status = now_ms() + 100;
 		}
 	}
-	if (atomic_load(&d.role) == HADPD_ACTIVE) {
+	if (atomic_load(&d.role) == HADP_ROLE_ACTIVE) {
 		hlog(LOG_NOTICE_P, "%s: planned handover: instance %s flushes its deltas, then releases the active lock",
 		     strsignal(stop_sig), d.inst.name);
 		hand_over(&d, rb);

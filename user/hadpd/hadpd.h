@@ -17,14 +17,10 @@
 #include <pthread.h>
 
 #include "agent.h"
+#include "uapi/linux/hadp.h"
 #include "dp.h"
 
 struct mnl_socket;
-
-enum hadpd_role {
-	HADPD_STANDBY = 0,
-	HADPD_ACTIVE = 1,
-};
 
 /* Delta types counted in metrics; index HADPD_EV_OTHER for unknown. */
 #define HADPD_EV_MAX	(HADP_EV_CONN_TABLE_FULL + 1)
@@ -72,7 +68,7 @@ struct hadpd {
 	struct hadp_agent_status status;
 
 	/* shared with the lock thread and the HTTP threads */
-	atomic_int role;
+	atomic_int role;		/* HADP_ROLE_ACTIVE or _STANDBY */
 	atomic_bool opened;		/* host and inst open: maps readable */
 	atomic_bool lock_failed;
 	atomic_uint_fast64_t heartbeat;		/* CLOCK_MONOTONIC, ms */

@@ -84,7 +84,7 @@ bool hadpd_ready(struct hadpd *d, char *why, size_t len)
 		snprintf(why, len, "instance %s not loaded", d->inst.name);
 		return false;
 	}
-	if (atomic_load(&d->role) != HADPD_ACTIVE) {
+	if (atomic_load(&d->role) != HADP_ROLE_ACTIVE) {
 		if (d->no_sync) {
 			snprintf(why, len, "standby, unsynced (--no-sync), instance %s loaded",
 				 d->inst.name);
@@ -289,7 +289,7 @@ static void metrics(struct hadpd *d, struct buf *b)
 		"# TYPE hadp_role gauge\n"
 		"hadp_role{instance=\"%s\",role=\"active\"} %d\n"
 		"hadp_role{instance=\"%s\",role=\"standby\"} %d\n",
-		in, role == HADPD_ACTIVE, in, role != HADPD_ACTIVE);
+		in, role == HADP_ROLE_ACTIVE, in, role != HADP_ROLE_ACTIVE);
 	if (!atomic_load(&d->opened))
 		return;
 	bprintf(b, "# HELP hadp_ready 1 when /readyz answers 200.\n"

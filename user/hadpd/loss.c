@@ -92,7 +92,7 @@ void hadpd_loss_check(struct hadpd *d)
 	__u64 ns, lost, since;
 	bool refresh;
 
-	if (atomic_load(&d->role) != HADPD_ACTIVE || !d->sync) {
+	if (atomic_load(&d->role) != HADP_ROLE_ACTIVE || !d->sync) {
 		d->loss_known = false;	/* a new baseline when active */
 		return;
 	}

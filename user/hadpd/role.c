@@ -87,7 +87,7 @@ int hadpd_promote(struct hadpd *d)
 	}
 	atomic_fetch_add(&d->promotions, 1);
 	d->promoted_ms = now_ms();
-	atomic_store(&d->role, HADPD_ACTIVE);
+	atomic_store(&d->role, HADP_ROLE_ACTIVE);
 	hadpd_sync_role_changed(d);
 	hlog(LOG_NOTICE_P, "promoted: instance %s (index %u) is active (was %s); %llu entries reconciled, %llu clashes",
 	     d->inst.name, d->inst.index,
@@ -105,11 +105,11 @@ int hadpd_promote(struct hadpd *d)
  */
 void hadpd_demote(struct hadpd *d)
 {
-	bool was_active = atomic_load(&d->role) == HADPD_ACTIVE;
+	bool was_active = atomic_load(&d->role) == HADP_ROLE_ACTIVE;
 
 	if (hadp_active_set(&d->host, HADP_NO_INSTANCE))
 		hlog(LOG_ERR_P, "demotion: could not clear the active entry");
-	atomic_store(&d->role, HADPD_STANDBY);
+	atomic_store(&d->role, HADP_ROLE_STANDBY);
 	if (was_active)
 		hadpd_sync_role_changed(d);
 	hlog(LOG_NOTICE_P, "%s: instance %s is standby (role set by the orchestrator); the fast path here stops",

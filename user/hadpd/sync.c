@@ -200,12 +200,10 @@ out:
 	return err;
 }
 
+/* The role reported to the module; -1: the orchestrator's to set. */
 static int agent_role(const struct hadpd *d)
 {
-	if (d->orchestrated)
-		return -1;	/* the orchestrator's to set */
-	return atomic_load(&d->role) == HADPD_ACTIVE ? HADP_ROLE_ACTIVE :
-						       HADP_ROLE_STANDBY;
+	return d->orchestrated ? -1 : atomic_load(&d->role);
 }
 
 static void sync_close(struct hadpd_sync *s)
@@ -245,7 +243,7 @@ static int engine_new(struct hadpd *d)
 		hlog(LOG_ERR_P, "sync: mirroring engine: %s", strerror(errno));
 		return -errno;
 	}
-	hadp_mirror_set_apply(s->m, atomic_load(&d->role) != HADPD_ACTIVE);
+	hadp_mirror_set_apply(s->m, atomic_load(&d->role) != HADP_ROLE_ACTIVE);
 	return 0;
 }
 
@@ -293,7 +291,7 @@ static void sync_try_open(struct hadpd *d)
 	hlog(LOG_NOTICE_P, "sync: registered for group %s (epoch %u, mtu %u)",
 	     s->g.name, s->g.tx_epoch, s->g.mtu);
 	hadp_mirror_send_advert(s->m, true, now_ns());
-	if (atomic_load(&d->role) != HADPD_ACTIVE)
+	if (atomic_load(&d->role) != HADP_ROLE_ACTIVE)
 		hadpd_sync_request_dump(d);
 	return;
 fail:
@@ -361,7 +359,7 @@ int hadpd_sync_event(struct hadpd *d, const struct hadp_event *ev)
 {
 	struct hadpd_sync *s = d->sync;
 
-	if (!s || !s->m || atomic_load(&d->role) != HADPD_ACTIVE)
+	if (!s || !s->m || atomic_load(&d->role) != HADP_ROLE_ACTIVE)
 		return 0;
 	return hadp_mirror_event(s->m, ev, now_ns());
 }
@@ -398,12 +396,12 @@ static void follow_group_role(struct hadpd *d)
 
 	if (hadp_ha_group_list(&s->ha, s->g.name, group_cb, &g) < 0)
 		return;
-	if (g.role == HADP_ROLE_ACTIVE && role != HADPD_ACTIVE) {
+	if (g.role == HADP_ROLE_ACTIVE && role != HADP_ROLE_ACTIVE) {
 		atomic_store(&d->promote_due, true);
 	} else if (g.role != HADP_ROLE_ACTIVE) {
 		/* Also a standby whose instance the entry still names: the
 		 * first instance loaded on a host starts active. */
-		if (role == HADPD_ACTIVE ||
+		if (role == HADP_ROLE_ACTIVE ||
 		    (!hadp_active_get(&d->host, &active) && active == d->inst.index))
 			atomic_store(&d->demote_due, true);
 	}
@@ -413,7 +411,7 @@ void hadpd_sync_tick(struct hadpd *d)
 {
 	struct hadpd_sync *s = d->sync;
 	const struct hadp_mirror_stats *st;
-	bool active = atomic_load(&d->role) == HADPD_ACTIVE;
+	bool active = atomic_load(&d->role) == HADP_ROLE_ACTIVE;
 	uint64_t ms = now_ms();
 	__u64 ns = now_ns();
 
@@ -484,7 +482,7 @@ bool hadpd_sync_pending(const struct hadpd *d)
 
 	if (!s || !s->m || !s->open)
 		return false;
-	return s->nheld || (atomic_load(&d->role) == HADPD_ACTIVE &&
+	return s->nheld || (atomic_load(&d->role) == HADP_ROLE_ACTIVE &&
 			    !atomic_load(&d->stopping) && hadp_mirror_walk_ready(s->m));
 }
 
@@ -501,7 +499,7 @@ void hadpd_sync_repair(struct hadpd *d, uint64_t since_ns, bool refresh)
 void hadpd_sync_role_changed(struct hadpd *d)
 {
 	struct hadpd_sync *s = d->sync;
-	bool active = atomic_load(&d->role) == HADPD_ACTIVE;
+	bool active = atomic_load(&d->role) == HADP_ROLE_ACTIVE;
 
 	if (!s || !s->m)
 		return;
@@ -517,7 +515,7 @@ void hadpd_sync_maps_written(struct hadpd *d)
 {
 	struct hadpd_sync *s = d->sync;
 
-	if (s && s->m && atomic_load(&d->role) != HADPD_ACTIVE)
+	if (s && s->m && atomic_load(&d->role) != HADP_ROLE_ACTIVE)
 		hadp_mirror_set_apply(s->m, true);
 }
 
@@ -557,7 +555,7 @@ void hadpd_sync_status(struct hadpd *d, struct hadp_agent_status *st)
 	if (!s->m)
 		return;
 	/* Bulk sync is a standby's: an active asks for nothing. */
-	st->sync_state = atomic_load(&d->role) == HADPD_ACTIVE ?
+	st->sync_state = atomic_load(&d->role) == HADP_ROLE_ACTIVE ?
 			 HADP_MIRROR_SYNC_NONE : hadp_mirror_sync_state(s->m);
 	st->lag_entries = hadp_mirror_lag(s->m);
 	st->queued = hadp_mirror_queued(s->m);

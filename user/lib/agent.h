@@ -14,16 +14,12 @@
 #include <linux/types.h>
 
 #include "hadp/maps.h"
+#include "uapi/linux/hadp.h"
 #include "mirror.h"
 
 #define HADP_AGENT_MAP		"agent"
 /* An agent whose heartbeat is older than this is reported as not alive. */
 #define HADP_AGENT_STALE_MS	3000
-
-enum hadp_agent_role {
-	HADP_AGENT_STANDBY = 0,
-	HADP_AGENT_ACTIVE = 1,
-};
 
 enum hadp_agent_flags {
 	HADP_AGENT_F_READY	= 1 << 0,	/* what /readyz answers */
@@ -34,7 +30,7 @@ enum hadp_agent_flags {
 
 struct hadp_agent_status {
 	__u32 pid;
-	__u32 role;		/* enum hadp_agent_role */
+	__u32 role;		/* enum hadp_role: active or standby */
 	__u32 flags;		/* enum hadp_agent_flags */
 	__u32 sync_state;	/* enum hadp_mirror_sync */
 	__u64 started_ms;	/* CLOCK_MONOTONIC */

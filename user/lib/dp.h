@@ -52,8 +52,12 @@ enum hadp_map_id {
 	HADP_MAP_MAX,
 };
 
+/* Pin names, the one list each: _root/ maps and programs, <name>/ maps
+ * and programs (by enum hadp_kind). */
 extern const char *const hadp_root_map_names[HADP_ROOT_MAP_MAX];
+extern const char *const hadp_root_prog_names[HADP_KIND_MAX];
 extern const char *const hadp_map_names[HADP_MAP_MAX];
+extern const char *const hadp_prog_names[HADP_KIND_MAX];
 
 struct hadp_host {
 	char dir[PATH_MAX - 64];	/* <bpffs>/hadp; room for names */

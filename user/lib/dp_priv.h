@@ -6,8 +6,6 @@
 #include "root.skel.h"
 #include "dp.h"
 
-extern const char *const hadp_root_prog_names[HADP_KIND_MAX];
-
 int root_load(struct hadp_host *h, struct root_bpf **out,
 	      bool reused[HADP_ROOT_MAP_MAX], bool need_all);
 struct bpf_program *root_skel_prog(struct root_bpf *skel, int kind);

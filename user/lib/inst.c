@@ -45,7 +45,7 @@ const char *const hadp_map_names[HADP_MAP_MAX] = {
 #define SWEEP_PROG		"hadp_sweep"
 #define SWEEP_PIN		"prog_sweep"
 
-static const char *const inst_prog_names[HADP_KIND_MAX] = {
+const char *const hadp_prog_names[HADP_KIND_MAX] = {
 	[HADP_KIND_VM]		= "prog_vm",
 	[HADP_KIND_UPLINK]	= "prog_uplink",
 };
@@ -308,7 +308,7 @@ static int pin_all(struct hadp_host *h, struct hadp_bpf *skel,
 			goto err;
 	}
 	for (i = 0; i < HADP_KIND_MAX; i++) {
-		inst_path(h, path, sizeof(path), name, inst_prog_names[i]);
+		inst_path(h, path, sizeof(path), name, hadp_prog_names[i]);
 		err = bpf_program__pin(progs[i], path);
 		if (err)
 			goto err;
