@@ -290,44 +290,7 @@ void hadp_ha_close(struct hadp_ha *h)
 	h->nl = NULL;
 }
 
-/* ---- info and groups ---------------------------------------------------- */
-
-static int cb_info(const struct nlmsghdr *nlh, void *data)
-{
-	struct hadp_ha_info *info = data;
-	const struct nlattr *a;
-
-	mnl_attr_for_each(a, nlh, sizeof(struct genlmsghdr)) {
-		int t = mnl_attr_get_type(a);
-
-		if (t == HADP_A_INFO_VERSION &&
-		    mnl_attr_validate(a, MNL_TYPE_NUL_STRING) >= 0)
-			snprintf(info->version, sizeof(info->version), "%s",
-				 mnl_attr_get_str(a));
-		if (mnl_attr_validate(a, MNL_TYPE_U32) < 0)
-			continue;
-		if (t == HADP_A_INFO_FAMILY_VERSION)
-			info->family_version = mnl_attr_get_u32(a);
-		else if (t == HADP_A_INFO_MAX_INSTANCES)
-			info->max_instances = mnl_attr_get_u32(a);
-		else if (t == HADP_A_INFO_GROUPS)
-			info->groups = mnl_attr_get_u32(a);
-		else if (t == HADP_A_INFO_SOCKETS)
-			info->sockets = mnl_attr_get_u32(a);
-	}
-	return MNL_CB_OK;
-}
-
-int hadp_ha_info(struct hadp_ha *h, struct hadp_ha_info *info)
-{
-	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct nlmsghdr *nlh = req_init(h, buf, HADP_CMD_INFO_GET, 0);
-	int err;
-
-	memset(info, 0, sizeof(*info));
-	err = talk(h, nlh, cb_info, info);
-	return err ? fail(h, "ha info", err) : 0;
-}
+/* ---- groups ------------------------------------------------------------- */
 
 static void put_endpoint(struct nlmsghdr *nlh, int type,
 			 const struct hadp_endpoint *e)
