@@ -122,7 +122,7 @@ static int cb_noop(const struct nlmsghdr *nlh, void *arg)
 	return MNL_CB_OK;
 }
 
-static int parse_pkt(const struct nlmsghdr *nlh, struct hadp_ha_pkt *p);
+static void parse_pkt(const struct nlmsghdr *nlh, struct hadp_ha_pkt *p);
 
 static int cb_data(const struct nlmsghdr *nlh, void *arg)
 {
@@ -132,10 +132,11 @@ static int cb_data(const struct nlmsghdr *nlh, void *arg)
 
 	if (nlh->nlmsg_type == r->h->family &&
 	    (gh->cmd == HADP_CMD_RECV || gh->cmd == HADP_CMD_MONITOR)) {
-		if (r->h->notify && !parse_pkt(nlh, &p) &&
-		    r->h->notify(&p, r->h->notify_data))
-			return MNL_CB_STOP;
-		return MNL_CB_OK;
+		if (!r->h->notify)
+			return MNL_CB_OK;
+		parse_pkt(nlh, &p);
+		return r->h->notify(&p, r->h->notify_data) ? MNL_CB_STOP :
+							     MNL_CB_OK;
 	}
 	return r->cb ? r->cb(nlh, r->data) : MNL_CB_OK;
 }
@@ -567,7 +568,7 @@ int hadp_ha_monitor_join(struct hadp_ha *h)
 
 /* ---- notifications -------------------------------------------------------- */
 
-static int parse_pkt(const struct nlmsghdr *nlh, struct hadp_ha_pkt *p)
+static void parse_pkt(const struct nlmsghdr *nlh, struct hadp_ha_pkt *p)
 {
 	const struct genlmsghdr *gh = mnl_nlmsg_get_payload(nlh);
 	const struct nlattr *a;
@@ -608,7 +609,6 @@ static int parse_pkt(const struct nlmsghdr *nlh, struct hadp_ha_pkt *p)
 			break;
 		}
 	}
-	return 0;
 }
 
 int hadp_ha_recv(struct hadp_ha *h, hadp_ha_pkt_cb cb, void *data,

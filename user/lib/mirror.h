@@ -188,7 +188,7 @@ int hadp_mirror_set_peer(struct hadp_mirror *m, unsigned int max_count,
  * retry failed sends, finish a dump whose batches were all acked. */
 int hadp_mirror_event(struct hadp_mirror *m, const struct hadp_event *ev,
 		      __u64 now_ns);
-int hadp_mirror_flush(struct hadp_mirror *m, __u64 now_ns);
+void hadp_mirror_flush(struct hadp_mirror *m, __u64 now_ns);
 void hadp_mirror_poll(struct hadp_mirror *m, __u64 now_ns);
 /* Our advert, with HADP_WIRE_OP_SOLICIT to ask for the peer's. */
 int hadp_mirror_send_advert(struct hadp_mirror *m, bool solicit, __u64 now_ns);
