@@ -184,13 +184,14 @@ $(BUILD)/bench/scale.o: bench/scale/scale.c
 
 $(BUILD)/bench/applybench.o: bench/sync/applybench.c | $(SKELS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(DEPFLAGS) -c $< -o $@
+	$(CC) $(CFLAGS) $(DEPFLAGS) -Itests/unit -c $< -o $@
 
 $(BENCH_BINS): $(BUILD)/bench/%: $(BUILD)/bench/%.o
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/bench/cost $(BUILD)/bench/scale: $(BUILD)/bench/meter.o
-$(BUILD)/bench/applybench: $(BUILD)/libhadp.a
+# The active side's store is the tests' one in memory (not in libhadp).
+$(BUILD)/bench/applybench: $(BUILD)/tests/obj/unit/mirror_mem.o $(BUILD)/libhadp.a
 
 # ---- header dependencies (DEPFLAGS) -----------------------------------------
 -include $(patsubst %.o,%.d,$(BPF_OBJS) $(LIB_OBJS) $(WIRE_OBJS) $(CLI_OBJS) \

@@ -26,6 +26,7 @@
 
 #include "bpfmap.h"
 #include "mirror.h"
+#include "mirror_mem.h"	/* tests/unit: the active side's store */
 
 struct pair {
 	struct hadp_mirror *active, *standby;
@@ -121,10 +122,10 @@ int main(int argc, char **argv)
 	struct hadp_ifindex k = { 9 }, k5 = { 5 };
 	struct hadp_iface vm = { .vni = 100, .ipv4 = htonl(0x0a000001), .flags = HADP_IFACE_IPV4 };
 	struct hadp_iface other = { .vni = 200, .ipv4 = htonl(0x0a000001), .flags = HADP_IFACE_IPV4 };
-	struct hadp_mirror_mem *mem = hadp_mirror_mem_new(1);
+	struct mirror_mem *mem = mirror_mem_new(1);
 	struct pair p = { 0 };
 	struct hadp_mirror_transport ta = { to_standby, &p }, ts = { to_active, &p };
-	struct hadp_mirror_store sa = hadp_mirror_mem_store(mem), ss = hadp_mirror_maps_store(&mm);
+	struct hadp_mirror_store sa = mirror_mem_store(mem), ss = hadp_mirror_maps_store(&mm);
 
 	bpf_map_update_elem(ifaces.fd, &k, &vm, BPF_ANY);
 	bpf_map_update_elem(ifaces.fd, &k5, &other, BPF_ANY);
@@ -143,7 +144,7 @@ int main(int argc, char **argv)
 	       (unsigned long long)hadp_mirror_stats(p.standby)->apply_errors);
 	hadp_mirror_free(p.active);
 	hadp_mirror_free(p.standby);
-	hadp_mirror_mem_free(mem);
+	mirror_mem_free(mem);
 	hadp_mirror_maps_release(&mm);
 	return 0;
 }

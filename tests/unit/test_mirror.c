@@ -10,6 +10,7 @@
 
 #include "bpfmap.h"
 #include "mirror.h"
+#include "mirror_mem.h"
 #include "unit.h"
 
 #define MS	1000000ull
@@ -34,7 +35,7 @@ struct link {
 
 struct pair {
 	struct hadp_mirror *e[2];
-	struct hadp_mirror_mem *mem[2];
+	struct mirror_mem *mem[2];
 	struct link l[2];	/* l[i]: from e[i] to e[1 - i] */
 	bool reverse;		/* deliver each burst last first */
 	__u64 now;
@@ -136,9 +137,9 @@ static void pair_init(struct pair *p, const struct hadp_mirror_cfg *cfg,
 		struct hadp_mirror_transport tx = { link_send, &p->l[i] };
 		struct hadp_mirror_store st;
 
-		p->mem[i] = hadp_mirror_mem_new(8192);
+		p->mem[i] = mirror_mem_new(8192);
 		ck_assert_ptr_nonnull(p->mem[i]);
-		st = i && store1 ? *store1 : hadp_mirror_mem_store(p->mem[i]);
+		st = i && store1 ? *store1 : mirror_mem_store(p->mem[i]);
 		p->e[i] = hadp_mirror_new(cfg, &tx, &st);
 		ck_assert_ptr_nonnull(p->e[i]);
 	}
@@ -163,7 +164,7 @@ static void pair_free(struct pair *p)
 		for (k = 0; k < p->l[i].n; k++)
 			free(p->l[i].q[k].buf);
 		hadp_mirror_free(p->e[i]);
-		hadp_mirror_mem_free(p->mem[i]);
+		mirror_mem_free(p->mem[i]);
 	}
 	free(p);
 }
@@ -183,7 +184,7 @@ static struct hadp_conn_key key_of(unsigned int i, __u8 proto)
  * a dump walks) and the delta it publishes. */
 static void act(struct pair *p, __u32 type, unsigned int i, __u32 version)
 {
-	const struct hadp_mirror_store_ops *ops = hadp_mirror_mem_store(p->mem[0]).ops;
+	const struct hadp_mirror_store_ops *ops = mirror_mem_store(p->mem[0]).ops;
 	struct hadp_event ev = { .type = type, .ifindex = 5, .version = version };
 	struct hadp_wire_conn c;
 
@@ -202,12 +203,12 @@ static void act(struct pair *p, __u32 type, unsigned int i, __u32 version)
 	ck_assert_int_eq(hadp_mirror_event(p->e[0], &ev, p->now), 0);
 }
 
-static __u32 version_at(struct hadp_mirror_mem *mm, unsigned int i)
+static __u32 version_at(struct mirror_mem *mm, unsigned int i)
 {
 	struct hadp_conn_key k = key_of(i, 6);
 	struct hadp_wire_conn c;
 
-	return hadp_mirror_mem_conn(mm, &k, &c, NULL) ? 0 : c.version;
+	return mirror_mem_conn(mm, &k, &c, NULL) ? 0 : c.version;
 }
 
 START_TEST(test_coalesce_limits)
@@ -242,7 +243,7 @@ START_TEST(test_coalesce_limits)
 	ck_assert_uint_eq(p->l[0].max_count, (500 - HADP_WIRE_OVERHEAD) /
 			  HADP_WIRE_CONN_MSG_LEN);
 	ck_assert_uint_le(p->l[0].max_len, 500 - HADP_WIRE_OVERHEAD);
-	ck_assert(hadp_mirror_mem_equal(p->mem[0], p->mem[1]));
+	ck_assert(mirror_mem_equal(p->mem[0], p->mem[1]));
 	ck_assert_uint_eq(hadp_mirror_lag(p->e[0]), 0);
 	pair_free(p);
 }
@@ -265,8 +266,8 @@ START_TEST(test_lossy_converges)
 	for (i = 0; i < 400; i += 3)
 		act(p, HADP_EV_CONN_DELETE, i, 6);
 	settle(p);
-	ck_assert(hadp_mirror_mem_equal(p->mem[0], p->mem[1]));
-	ck_assert_uint_eq(hadp_mirror_mem_count(p->mem[1]), 400 - 134);
+	ck_assert(mirror_mem_equal(p->mem[0], p->mem[1]));
+	ck_assert_uint_eq(mirror_mem_count(p->mem[1]), 400 - 134);
 	ck_assert_uint_gt(st->retransmits, 0);
 	ck_assert_uint_eq(st->acked_packets, st->packets_sent);
 	ck_assert_uint_eq(st->dropped_packets, 0);
@@ -309,7 +310,7 @@ START_TEST(test_reorder_old_never_wins)
 	act(p, HADP_EV_CONN_NEW, 2, 5);
 	settle(p);
 	ck_assert_uint_eq(version_at(p->mem[1], 2), 5);
-	ck_assert(hadp_mirror_mem_equal(p->mem[0], p->mem[1]));
+	ck_assert(mirror_mem_equal(p->mem[0], p->mem[1]));
 	pair_free(p);
 }
 END_TEST
@@ -348,7 +349,7 @@ START_TEST(test_tombs_bounded)
 	act(p, HADP_EV_CONN_UPDATE, 19, 4);
 	settle(p);
 	ck_assert_uint_eq(st->tombstoned, 1);
-	ck_assert_uint_eq(hadp_mirror_mem_count(p->mem[1]), 0);
+	ck_assert_uint_eq(mirror_mem_count(p->mem[1]), 0);
 	/* and expire */
 	p->now += cfg.tomb_ns;
 	act(p, HADP_EV_CONN_UPDATE, 18, 4);
@@ -366,11 +367,11 @@ START_TEST(test_deletes_propagate)
 	for (i = 0; i < 50; i++)
 		act(p, HADP_EV_CONN_NEW, i, 1);
 	settle(p);
-	ck_assert_uint_eq(hadp_mirror_mem_count(p->mem[1]), 50);
+	ck_assert_uint_eq(mirror_mem_count(p->mem[1]), 50);
 	for (i = 0; i < 50; i++)
 		act(p, HADP_EV_CONN_DELETE, i, 2);
 	settle(p);
-	ck_assert_uint_eq(hadp_mirror_mem_count(p->mem[1]), 0);
+	ck_assert_uint_eq(mirror_mem_count(p->mem[1]), 0);
 	ck_assert_uint_eq(hadp_mirror_stats(p->e[1])->deleted, 50);
 	pair_free(p);
 }
@@ -385,7 +386,7 @@ START_TEST(test_active_does_not_apply)
 	hadp_mirror_set_apply(p->e[1], false);
 	act(p, HADP_EV_CONN_NEW, 1, 1);
 	settle(p);
-	ck_assert_uint_eq(hadp_mirror_mem_count(p->mem[1]), 0);
+	ck_assert_uint_eq(mirror_mem_count(p->mem[1]), 0);
 	ck_assert_uint_eq(hadp_mirror_stats(p->e[1])->not_applied, 1);
 	ck_assert_uint_eq(hadp_mirror_stats(p->e[1])->applied, 0);
 	hadp_mirror_set_apply(p->e[1], true);
@@ -455,8 +456,8 @@ static void with_zombie(struct pair *p, struct hadp_wire_conn *c)
 	memset(c, 0, sizeof(*c));
 	c->key = key_of(500, 6);
 	c->version = 1;
-	ck_assert_int_eq(hadp_mirror_mem_store(p->mem[1]).ops->conn_set(p->mem[1], c, p->now), 0);
-	ck_assert_uint_eq(hadp_mirror_mem_count(p->mem[1]), 21);
+	ck_assert_int_eq(mirror_mem_store(p->mem[1]).ops->conn_set(p->mem[1], c, p->now), 0);
+	ck_assert_uint_eq(mirror_mem_count(p->mem[1]), 21);
 }
 
 /* A delete the standby never got is healed by the next periodic
@@ -464,15 +465,15 @@ static void with_zombie(struct pair *p, struct hadp_wire_conn *c)
 START_TEST(test_refresh_sweeps_zombies)
 {
 	struct pair *p = pair_new(NULL);
-	const struct hadp_mirror_store_ops *ops = hadp_mirror_mem_store(p->mem[1]).ops;
+	const struct hadp_mirror_store_ops *ops = mirror_mem_store(p->mem[1]).ops;
 	struct hadp_wire_conn c;
 
 	with_zombie(p, &c);
 	p->now += MS;
 	ck_assert_int_eq(hadp_mirror_refresh(p->e[0], p->now), 0);
 	stream_dump(p);
-	ck_assert_uint_eq(hadp_mirror_mem_count(p->mem[1]), 20);
-	ck_assert(hadp_mirror_mem_equal(p->mem[0], p->mem[1]));
+	ck_assert_uint_eq(mirror_mem_count(p->mem[1]), 20);
+	ck_assert(mirror_mem_equal(p->mem[0], p->mem[1]));
 	ck_assert_uint_eq(hadp_mirror_stats(p->e[1])->swept, 1);
 	/* an engine that does not apply (an active) is never swept */
 	hadp_mirror_set_apply(p->e[1], false);
@@ -480,7 +481,7 @@ START_TEST(test_refresh_sweeps_zombies)
 	p->now += MS;
 	ck_assert_int_eq(hadp_mirror_refresh(p->e[0], p->now), 0);
 	stream_dump(p);
-	ck_assert_uint_eq(hadp_mirror_mem_count(p->mem[1]), 21);
+	ck_assert_uint_eq(mirror_mem_count(p->mem[1]), 21);
 	pair_free(p);
 }
 END_TEST
@@ -512,7 +513,7 @@ START_TEST(test_refresh_begin_late)
 	stream_dump(p);
 	ck_assert_uint_ge(hadp_mirror_stats(p->e[0])->retransmits, 1);
 	ck_assert_uint_eq(hadp_mirror_stats(p->e[1])->swept, 0);
-	ck_assert_uint_eq(hadp_mirror_mem_count(p->mem[1]), 40);
+	ck_assert_uint_eq(mirror_mem_count(p->mem[1]), 40);
 	pair_free(p);
 }
 END_TEST
@@ -539,7 +540,7 @@ START_TEST(test_refresh_waits_for_its_end)
 	ck_assert_int_eq(hadp_mirror_refresh(p->e[0], p->now), 0);
 	stream_dump(p);
 	ck_assert_uint_eq(hadp_mirror_stats(p->e[1])->swept, 0);
-	ck_assert_uint_eq(hadp_mirror_mem_count(p->mem[1]), 40);
+	ck_assert_uint_eq(mirror_mem_count(p->mem[1]), 40);
 	ck_assert_uint_eq(hadp_mirror_stats(p->e[0])->dumps_served, 2);
 	pair_free(p);
 }
@@ -570,18 +571,18 @@ START_TEST(test_queue_overflow)
 	/* the peer is back: the 4 kept arrive */
 	p->l[0].drop_every = 0;
 	settle(p);
-	ck_assert_uint_eq(hadp_mirror_mem_count(p->mem[1]), 4);
+	ck_assert_uint_eq(mirror_mem_count(p->mem[1]), 4);
 	ck_assert_uint_eq(version_at(p->mem[1], 9), 1);
 	ck_assert_uint_eq(hadp_mirror_lag(p->e[0]), 0);
 
 	/* what the overflow lost, the periodic refresh brings */
-	ck_assert(!hadp_mirror_mem_equal(p->mem[0], p->mem[1]));
+	ck_assert(!mirror_mem_equal(p->mem[0], p->mem[1]));
 	ck_assert_int_eq(hadp_mirror_refresh(p->e[0], p->now), 0);
 	ck_assert_int_eq(hadp_mirror_refresh(p->e[0], p->now), -EBUSY);
 	while (hadp_mirror_dump_step(p->e[0], 3, p->now) > 0)
 		pump(p);	/* within the queue of 4 */
 	settle(p);
-	ck_assert(hadp_mirror_mem_equal(p->mem[0], p->mem[1]));
+	ck_assert(mirror_mem_equal(p->mem[0], p->mem[1]));
 	ck_assert_uint_eq(hadp_mirror_stats(p->e[0])->dumps_served, 1);
 	ck_assert_int_eq(hadp_mirror_sync_state(p->e[1]), HADP_MIRROR_SYNC_NONE);
 	pair_free(p);
@@ -660,7 +661,7 @@ START_TEST(test_bulk_dump)
 	unsigned int i, n = 3000, steps = 0;
 	struct hadp_wire_conn c = { 0 };
 
-	ops = hadp_mirror_mem_store(p->mem[0]).ops;
+	ops = mirror_mem_store(p->mem[0]).ops;
 	for (i = 0; i < n; i++) {
 		c.key = key_of(i, 6);
 		c.version = 7;
@@ -669,7 +670,7 @@ START_TEST(test_bulk_dump)
 	}
 	/* the standby held some of it already, and zombies of deletes it
 	 * missed */
-	ops = hadp_mirror_mem_store(p->mem[1]).ops;
+	ops = mirror_mem_store(p->mem[1]).ops;
 	for (i = 0; i < 500; i++) {
 		c.key = key_of(i, 6);
 		c.nat_port = htons(i);
@@ -715,7 +716,7 @@ START_TEST(test_bulk_dump)
 	ck_assert_uint_gt(hadp_mirror_stats(p->e[1])->refreshed, 0);
 	ck_assert_uint_eq(hadp_mirror_stats(p->e[1])->swept, 100);
 	ck_assert_uint_gt(hadp_mirror_stats(p->e[1])->deleted, 0);
-	ck_assert(hadp_mirror_mem_equal(p->mem[0], p->mem[1]));
+	ck_assert(mirror_mem_equal(p->mem[0], p->mem[1]));
 	ck_assert_uint_eq(hadp_mirror_stats(p->e[0])->dumps_served, 1);
 	ck_assert_uint_eq(hadp_mirror_stats(p->e[1])->dumps_received, 1);
 	pair_free(p);
@@ -731,7 +732,7 @@ START_TEST(test_dump_paced)
 	struct hadp_wire_conn c = { 0 };
 	unsigned int i, n = 5000, rounds = 0;
 
-	ops = hadp_mirror_mem_store(p->mem[0]).ops;
+	ops = mirror_mem_store(p->mem[0]).ops;
 	for (i = 0; i < n; i++) {
 		c.key = key_of(i, 17);
 		c.version = 3;
@@ -756,7 +757,7 @@ START_TEST(test_dump_paced)
 	ck_assert_uint_eq(hadp_mirror_stats(p->e[0])->dumps_aborted, 0);
 	ck_assert_uint_eq(hadp_mirror_stats(p->e[0])->retransmits, 0);
 	ck_assert_uint_eq(hadp_mirror_stats(p->e[1])->dump_entries, n);	/* the walk's snapshot */
-	ck_assert(hadp_mirror_mem_equal(p->mem[0], p->mem[1]));
+	ck_assert(mirror_mem_equal(p->mem[0], p->mem[1]));
 	pair_free(p);
 }
 END_TEST
@@ -775,7 +776,7 @@ START_TEST(test_dump_aborted_retried)
 	pair_init(p, &cfg, NULL);
 	hadp_mirror_send_advert(p->e[0], true, p->now);
 	settle(p);
-	ops = hadp_mirror_mem_store(p->mem[0]).ops;
+	ops = mirror_mem_store(p->mem[0]).ops;
 	for (i = 0; i < 1000; i++) {
 		c.key = key_of(i, 6);
 		c.version = 1;
@@ -804,7 +805,7 @@ START_TEST(test_dump_aborted_retried)
 	ck_assert_uint_eq(hadp_mirror_stats(p->e[0])->dumps_aborted, 1);
 	ck_assert_uint_eq(hadp_mirror_stats(p->e[0])->dumps_served, 1);
 	settle(p);
-	ck_assert(hadp_mirror_mem_equal(p->mem[0], p->mem[1]));
+	ck_assert(mirror_mem_equal(p->mem[0], p->mem[1]));
 	pair_free(p);
 }
 END_TEST
@@ -896,7 +897,7 @@ START_TEST(test_maps_store)
 		hadp_mirror_flush(p->e[1], p->now);
 		pump(p);
 	}
-	ck_assert_int_eq(hadp_mirror_mem_mac(p->mem[0], 7, mac), 0);
+	ck_assert_int_eq(mirror_mem_mac(p->mem[0], 7, mac), 0);
 	ck_assert_mem_eq(mac, ev.mac, 6);
 
 	/* deletes take both keys */
@@ -947,7 +948,7 @@ END_TEST
 START_TEST(test_repair)
 {
 	struct pair *p = pair_new(NULL);
-	const struct hadp_mirror_store_ops *ops = hadp_mirror_mem_store(p->mem[0]).ops;
+	const struct hadp_mirror_store_ops *ops = mirror_mem_store(p->mem[0]).ops;
 	const struct hadp_mirror_stats *st = hadp_mirror_stats(p->e[0]);
 	struct hadp_wire_conn c;
 	__u64 since;
@@ -964,7 +965,7 @@ START_TEST(test_repair)
 		ck_assert_int_eq(ops->conn_set(p->mem[0], &c, p->now), 0);
 	}
 	c.key = key_of(3, 6);
-	ck_assert_int_eq(hadp_mirror_mem_conn(p->mem[0], &c.key, &c, NULL), 0);
+	ck_assert_int_eq(mirror_mem_conn(p->mem[0], &c.key, &c, NULL), 0);
 	c.version = 2;
 	ck_assert_int_eq(ops->conn_set(p->mem[0], &c, p->now), 0);
 	/* a refresh walks the store: the repair waits for it */
@@ -974,15 +975,15 @@ START_TEST(test_repair)
 	ck_assert_uint_eq(st->repairs, 0);
 	ck_assert(hadp_mirror_repairing(p->e[0]));
 	stream_dump(p);
-	ck_assert_uint_eq(hadp_mirror_mem_count(p->mem[1]), 30);	/* swept */
+	ck_assert_uint_eq(mirror_mem_count(p->mem[1]), 30);	/* swept */
 	/* the standby missed them again: the repair brings them back */
 	for (i = 20; i < 30; i++) {
 		c.key = key_of(i, 6);
-		ck_assert_int_eq(hadp_mirror_mem_store(p->mem[1]).ops->conn_del(p->mem[1], &c.key), 0);
+		ck_assert_int_eq(mirror_mem_store(p->mem[1]).ops->conn_del(p->mem[1], &c.key), 0);
 	}
 	c.key = key_of(500, 6);
 	c.version = 1;
-	ck_assert_int_eq(hadp_mirror_mem_store(p->mem[1]).ops->conn_set(p->mem[1], &c, p->now), 0);
+	ck_assert_int_eq(mirror_mem_store(p->mem[1]).ops->conn_set(p->mem[1], &c, p->now), 0);
 	while (hadp_mirror_repairing(p->e[0])) {
 		ck_assert_uint_lt(++steps, 100);
 		ck_assert_int_ge(hadp_mirror_dump_step(p->e[0], 4, p->now), 0);
@@ -991,7 +992,7 @@ START_TEST(test_repair)
 	ck_assert_uint_eq(st->repairs, 1);
 	ck_assert_uint_eq(st->repair_entries, 11);	/* the ten and 3 */
 	ck_assert_uint_eq(st->dumps_served, 1);		/* the refresh only */
-	ck_assert_uint_eq(hadp_mirror_mem_count(p->mem[1]), 31);	/* 500 stays */
+	ck_assert_uint_eq(mirror_mem_count(p->mem[1]), 31);	/* 500 stays */
 	ck_assert_uint_eq(version_at(p->mem[1], 3), 2);
 	for (i = 0; i < 30; i++)
 		ck_assert_uint_eq(version_at(p->mem[1], i), version_at(p->mem[0], i));

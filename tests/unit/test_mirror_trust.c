@@ -11,6 +11,7 @@
 
 #include "bpfmap.h"
 #include "mirror.h"
+#include "mirror_mem.h"
 #include "unit.h"
 
 #define MS	1000000ull
@@ -19,7 +20,7 @@
 struct standby {
 	struct hadp_map conns, rev, ifaces;
 	struct hadp_mirror_maps mm;
-	struct hadp_mirror_mem *peer_mem;
+	struct mirror_mem *peer_mem;
 	struct hadp_mirror *peer, *us;
 	__u64 now;
 };
@@ -78,8 +79,8 @@ static struct standby *standby_new(const struct hadp_wire_advert *peer_advert)
 	put_iface(s, 5, 200, htonl(0x0a000001));
 	st = hadp_mirror_maps_store(&s->mm);
 	s->us = hadp_mirror_new(&cfg, &tx_us, &st);
-	s->peer_mem = hadp_mirror_mem_new(64);
-	st = hadp_mirror_mem_store(s->peer_mem);
+	s->peer_mem = mirror_mem_new(64);
+	st = mirror_mem_store(s->peer_mem);
 	if (peer_advert)
 		cfg.advert = *peer_advert;
 	s->peer = hadp_mirror_new(&cfg, &tx_peer, &st);
@@ -92,7 +93,7 @@ static void standby_free(struct standby *s)
 {
 	hadp_mirror_free(s->us);
 	hadp_mirror_free(s->peer);
-	hadp_mirror_mem_free(s->peer_mem);
+	mirror_mem_free(s->peer_mem);
 	hadp_mirror_maps_release(&s->mm);
 	hadp_map_close(&s->conns);
 	hadp_map_close(&s->rev);
@@ -126,7 +127,7 @@ static void peer_sends(struct standby *s, __u32 type, const struct hadp_event_co
 
 	ev.conn.val.last_seen = s->now;
 	ck_assert_int_eq(hadp_mirror_event(s->peer, &ev, s->now), 0);
-	ck_assert_int_eq(hadp_mirror_flush(s->peer, s->now), 0);
+	hadp_mirror_flush(s->peer, s->now);
 }
 
 static bool held(struct standby *s, const struct hadp_conn_key *k)
@@ -224,7 +225,7 @@ static void peer_learns(struct standby *s, __u32 ifindex, __u8 last, __u32 versi
 				 .version = version, .mac = { 2, 0, 0, 0, 0, last } };
 
 	ck_assert_int_eq(hadp_mirror_event(s->peer, &ev, s->now), 0);
-	ck_assert_int_eq(hadp_mirror_flush(s->peer, s->now), 0);
+	hadp_mirror_flush(s->peer, s->now);
 }
 
 static __u8 mac_held(struct standby *s, __u32 ifindex, __u32 *version)
@@ -280,10 +281,10 @@ START_TEST(test_advert_bounded)
 		      "the log line names neither the peer nor the value: %s", log_last);
 
 	ck_assert_int_eq(hadp_mirror_event(s->us, &ev, s->now), 0);
-	ck_assert_int_eq(hadp_mirror_flush(s->us, s->now), 0);
+	hadp_mirror_flush(s->us, s->now);
 	ck_assert_uint_eq(hadp_mirror_stats(s->us)->events_ignored, 0);
 	ck_assert_uint_eq(hadp_mirror_stats(s->us)->entries_sent, 1);
-	ck_assert_uint_eq(hadp_mirror_mem_count(s->peer_mem), 1);
+	ck_assert_uint_eq(mirror_mem_count(s->peer_mem), 1);
 
 	/* the smallest that fits one entry is taken */
 	ck_assert_int_eq(hadp_mirror_set_peer(s->us, 1, HADP_MIRROR_MIN_PAYLOAD, s->now), 0);

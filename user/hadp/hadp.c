@@ -236,7 +236,7 @@ int cli_open_one(struct cli *c)
 	return -ENOENT;
 }
 
-void cli_close(struct cli *c)
+static void cli_close(struct cli *c)
 {
 	hadp_inst_close_all(c->insts, c->n);
 	c->n = 0;

@@ -29,7 +29,6 @@ int cli_open_show(struct cli *c);
  * flush, flow age): the host lock, and -I's instance, else the active
  * one, in insts[0]. */
 int cli_open_one(struct cli *c);
-void cli_close(struct cli *c);
 
 /*
  * KEY VALUE pairs: vals[i] gets the value of keys[i] (NULL when absent).

@@ -122,7 +122,7 @@ static int cb_noop(const struct nlmsghdr *nlh, void *arg)
 	return MNL_CB_OK;
 }
 
-static int parse_pkt(const struct nlmsghdr *nlh, struct hadp_ha_pkt *p);
+static void parse_pkt(const struct nlmsghdr *nlh, struct hadp_ha_pkt *p);
 
 static int cb_data(const struct nlmsghdr *nlh, void *arg)
 {
@@ -132,10 +132,11 @@ static int cb_data(const struct nlmsghdr *nlh, void *arg)
 
 	if (nlh->nlmsg_type == r->h->family &&
 	    (gh->cmd == HADP_CMD_RECV || gh->cmd == HADP_CMD_MONITOR)) {
-		if (r->h->notify && !parse_pkt(nlh, &p) &&
-		    r->h->notify(&p, r->h->notify_data))
-			return MNL_CB_STOP;
-		return MNL_CB_OK;
+		if (!r->h->notify)
+			return MNL_CB_OK;
+		parse_pkt(nlh, &p);
+		return r->h->notify(&p, r->h->notify_data) ? MNL_CB_STOP :
+							     MNL_CB_OK;
 	}
 	return r->cb ? r->cb(nlh, r->data) : MNL_CB_OK;
 }
@@ -290,44 +291,7 @@ void hadp_ha_close(struct hadp_ha *h)
 	h->nl = NULL;
 }
 
-/* ---- info and groups ---------------------------------------------------- */
-
-static int cb_info(const struct nlmsghdr *nlh, void *data)
-{
-	struct hadp_ha_info *info = data;
-	const struct nlattr *a;
-
-	mnl_attr_for_each(a, nlh, sizeof(struct genlmsghdr)) {
-		int t = mnl_attr_get_type(a);
-
-		if (t == HADP_A_INFO_VERSION &&
-		    mnl_attr_validate(a, MNL_TYPE_NUL_STRING) >= 0)
-			snprintf(info->version, sizeof(info->version), "%s",
-				 mnl_attr_get_str(a));
-		if (mnl_attr_validate(a, MNL_TYPE_U32) < 0)
-			continue;
-		if (t == HADP_A_INFO_FAMILY_VERSION)
-			info->family_version = mnl_attr_get_u32(a);
-		else if (t == HADP_A_INFO_MAX_INSTANCES)
-			info->max_instances = mnl_attr_get_u32(a);
-		else if (t == HADP_A_INFO_GROUPS)
-			info->groups = mnl_attr_get_u32(a);
-		else if (t == HADP_A_INFO_SOCKETS)
-			info->sockets = mnl_attr_get_u32(a);
-	}
-	return MNL_CB_OK;
-}
-
-int hadp_ha_info(struct hadp_ha *h, struct hadp_ha_info *info)
-{
-	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct nlmsghdr *nlh = req_init(h, buf, HADP_CMD_INFO_GET, 0);
-	int err;
-
-	memset(info, 0, sizeof(*info));
-	err = talk(h, nlh, cb_info, info);
-	return err ? fail(h, "ha info", err) : 0;
-}
+/* ---- groups ------------------------------------------------------------- */
 
 static void put_endpoint(struct nlmsghdr *nlh, int type,
 			 const struct hadp_endpoint *e)
@@ -604,7 +568,7 @@ int hadp_ha_monitor_join(struct hadp_ha *h)
 
 /* ---- notifications -------------------------------------------------------- */
 
-static int parse_pkt(const struct nlmsghdr *nlh, struct hadp_ha_pkt *p)
+static void parse_pkt(const struct nlmsghdr *nlh, struct hadp_ha_pkt *p)
 {
 	const struct genlmsghdr *gh = mnl_nlmsg_get_payload(nlh);
 	const struct nlattr *a;
@@ -645,7 +609,6 @@ static int parse_pkt(const struct nlmsghdr *nlh, struct hadp_ha_pkt *p)
 			break;
 		}
 	}
-	return 0;
 }
 
 int hadp_ha_recv(struct hadp_ha *h, hadp_ha_pkt_cb cb, void *data,

@@ -37,11 +37,6 @@ struct hadp_ha {
 	char extack[256];
 };
 
-struct hadp_ha_info {
-	char version[HADP_VERSION_LEN];
-	__u32 family_version, max_instances, groups, sockets;
-};
-
 struct hadp_ha_group {
 	char name[HADP_GROUP_NAME_LEN];
 	struct hadp_endpoint local, peer;
@@ -75,7 +70,6 @@ struct hadp_ha_pkt {
 int hadp_ha_open(struct hadp_ha *h);
 void hadp_ha_close(struct hadp_ha *h);
 
-int hadp_ha_info(struct hadp_ha *h, struct hadp_ha_info *info);
 int hadp_ha_group_new(struct hadp_ha *h, const struct hadp_ha_cfg *c);
 int hadp_ha_group_set(struct hadp_ha *h, const struct hadp_ha_cfg *c);
 int hadp_ha_group_del(struct hadp_ha *h, const char *name);

@@ -142,8 +142,8 @@ static int put_entry(struct hadp_mirror *m, __u8 op,
 	return put(m, &it, now_ns);
 }
 
-int mirror_put_dump(struct hadp_mirror *m, __u8 type,
-		    const struct hadp_wire_dump *d, __u64 now_ns)
+static int mirror_put_dump(struct hadp_mirror *m, __u8 type,
+			   const struct hadp_wire_dump *d, __u64 now_ns)
 {
 	struct item it = { .type = type, .dump = d };
 
@@ -277,10 +277,9 @@ put:
 	return 0;
 }
 
-int hadp_mirror_flush(struct hadp_mirror *m, __u64 now_ns)
+void hadp_mirror_flush(struct hadp_mirror *m, __u64 now_ns)
 {
 	close_batch(m, now_ns);
-	return 0;
 }
 
 int hadp_mirror_send_advert(struct hadp_mirror *m, bool solicit, __u64 now_ns)

@@ -188,7 +188,7 @@ int hadp_mirror_set_peer(struct hadp_mirror *m, unsigned int max_count,
  * retry failed sends, finish a dump whose batches were all acked. */
 int hadp_mirror_event(struct hadp_mirror *m, const struct hadp_event *ev,
 		      __u64 now_ns);
-int hadp_mirror_flush(struct hadp_mirror *m, __u64 now_ns);
+void hadp_mirror_flush(struct hadp_mirror *m, __u64 now_ns);
 void hadp_mirror_poll(struct hadp_mirror *m, __u64 now_ns);
 /* Our advert, with HADP_WIRE_OP_SOLICIT to ask for the peer's. */
 int hadp_mirror_send_advert(struct hadp_mirror *m, bool solicit, __u64 now_ns);
@@ -251,23 +251,6 @@ const struct hadp_mirror_stats *hadp_mirror_stats(const struct hadp_mirror *m);
 __u64 hadp_mirror_lag(const struct hadp_mirror *m);
 /* Batches in the resend queue. */
 unsigned int hadp_mirror_queued(const struct hadp_mirror *m);
-
-/* A store in memory (tests, tools): up to max conns, any ifindex below
- * 4096 for MACs. Its entries can be compared and walked. */
-struct hadp_mirror_mem;
-struct hadp_mirror_mem *hadp_mirror_mem_new(unsigned int max);
-void hadp_mirror_mem_free(struct hadp_mirror_mem *mm);
-struct hadp_mirror_store hadp_mirror_mem_store(struct hadp_mirror_mem *mm);
-/* 0 and *c filled (last_seen of its own clock in *last_seen), or -ENOENT. */
-int hadp_mirror_mem_conn(const struct hadp_mirror_mem *mm,
-			 const struct hadp_conn_key *key, struct hadp_wire_conn *c,
-			 __u64 *last_seen);
-unsigned int hadp_mirror_mem_count(const struct hadp_mirror_mem *mm);
-/* Same conns (key, version, nat, state, flags, ifindex) and MACs. */
-bool hadp_mirror_mem_equal(const struct hadp_mirror_mem *a,
-			   const struct hadp_mirror_mem *b);
-int hadp_mirror_mem_mac(const struct hadp_mirror_mem *mm, __u32 ifindex,
-			__u8 mac[6]);
 
 /* What a maps store's writes cost and met, counted since it was made. */
 struct hadp_mirror_maps_counts {

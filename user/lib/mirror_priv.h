@@ -83,8 +83,6 @@ struct hadp_mirror {
 };
 
 /* mirror.c, for the receiver */
-int mirror_put_dump(struct hadp_mirror *m, __u8 type,
-		    const struct hadp_wire_dump *d, __u64 now_ns);
 void mirror_dump_serve(struct hadp_mirror *m, const struct hadp_wire_dump *req,
 		       __u64 now_ns);
 

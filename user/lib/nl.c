@@ -226,7 +226,9 @@ static int cb_route(const struct nlmsghdr *nlh, void *arg)
 	return MNL_CB_OK;
 }
 
-int hadp_route_get6(const __u8 dst[16], __u8 gw[16], int *oif)
+/* The kernel's route to dst: gateway (dst itself when on-link) and the
+ * device. -ENETUNREACH silently when there is none. */
+static int route_get6(const __u8 dst[16], __u8 gw[16], int *oif)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE], a[INET6_ADDRSTRLEN];
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
@@ -281,8 +283,10 @@ static int cb_neigh(const struct nlmsghdr *nlh, void *arg)
 	return MNL_CB_OK;
 }
 
-int hadp_neigh_get6(int ifindex, const __u8 addr[16], __u8 mac[6],
-		    __u16 *nud_state, bool *valid)
+/* The neighbour entry of addr on ifindex: mac valid when the state says
+ * the kernel has one. -ENOENT silently when there is no entry. */
+static int neigh_get6(int ifindex, const __u8 addr[16], __u8 mac[6],
+		      __u16 *nud_state, bool *valid)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE], a[INET6_ADDRSTRLEN];
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
@@ -310,7 +314,9 @@ int hadp_neigh_get6(int ifindex, const __u8 addr[16], __u8 mac[6],
 	return 0;
 }
 
-int hadp_neigh_add_managed6(int ifindex, const __u8 addr[16])
+/* Create a managed entry (ip neigh add ADDR dev DEV managed): the kernel
+ * then keeps it resolved by itself. An existing entry is left alone. */
+static int neigh_add_managed6(int ifindex, const __u8 addr[16])
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE], a[INET6_ADDRSTRLEN];
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
@@ -350,7 +356,7 @@ int hadp_neigh_resolve(const __u8 addr[16], struct hadp_neigh *n,
 	memset(n, 0, sizeof(*n));
 	n->state = HADP_NEIGH_INCOMPLETE;
 	memcpy(n->gateway, addr, 16);
-	err = hadp_route_get6(addr, n->gateway, &oif);
+	err = route_get6(addr, n->gateway, &oif);
 	if (err == -ENETUNREACH) {
 		hadp_warn("no route to %s: next hop left incomplete",
 			  fmt_ipv6(addr, a));
@@ -360,9 +366,9 @@ int hadp_neigh_resolve(const __u8 addr[16], struct hadp_neigh *n,
 		return err;
 	n->ifindex = oif;
 	for (;;) {
-		err = hadp_neigh_get6(oif, n->gateway, n->mac, &state, &valid);
+		err = neigh_get6(oif, n->gateway, n->mac, &state, &valid);
 		if (err == -ENOENT)
-			err = hadp_neigh_add_managed6(oif, n->gateway);
+			err = neigh_add_managed6(oif, n->gateway);
 		else if (!err && valid)
 			break;
 		if (err)

@@ -31,18 +31,6 @@ int hadp_nl_ack(const struct nlmsghdr *nlh, char *extack, size_t size);
  * "device X does not exist". */
 int hadp_link_get(const char *name, int ifindex, struct hadp_link *l);
 
-/* The kernel's route to dst: gateway (dst itself when on-link) and the
- * device. -ENETUNREACH silently when there is none. */
-int hadp_route_get6(const __u8 dst[16], __u8 gw[16], int *oif);
-
-/* The neighbour entry of addr on ifindex: mac valid when the state says
- * the kernel has one. -ENOENT silently when there is no entry. */
-int hadp_neigh_get6(int ifindex, const __u8 addr[16], __u8 mac[6],
-		    __u16 *nud_state, bool *valid);
-/* Create a managed entry (ip neigh add ADDR dev DEV managed): the kernel
- * then keeps it resolved by itself. An existing entry is left alone. */
-int hadp_neigh_add_managed6(int ifindex, const __u8 addr[16]);
-
 /*
  * Fill a "neighs" value for the underlay next hop addr: route lookup,
  * the gateway's entry (created managed when missing), and up to

@@ -152,6 +152,11 @@ bad:
 	return -EINVAL;
 }
 
+static bool mac_is_zero(const __u8 mac[6])
+{
+	return !(mac[0] | mac[1] | mac[2] | mac[3] | mac[4] | mac[5]);
+}
+
 int parse_mac(const char *what, const char *s, __u8 mac[6])
 {
 	int i;
@@ -302,9 +307,4 @@ const char *fmt_mac(const __u8 mac[6], char buf[HADP_MAC_STRLEN])
 	snprintf(buf, HADP_MAC_STRLEN, "%02x:%02x:%02x:%02x:%02x:%02x",
 		 mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
 	return buf;
-}
-
-bool mac_is_zero(const __u8 mac[6])
-{
-	return !(mac[0] | mac[1] | mac[2] | mac[3] | mac[4] | mac[5]);
 }

@@ -60,6 +60,5 @@ bool hadp_name_valid(const char *s);
 const char *fmt_ipv4(__be32 addr, char buf[INET_ADDRSTRLEN]);
 const char *fmt_ipv6(const __u8 addr[16], char buf[INET6_ADDRSTRLEN]);
 const char *fmt_mac(const __u8 mac[6], char buf[HADP_MAC_STRLEN]);
-bool mac_is_zero(const __u8 mac[6]);
 
 #endif /* HADP_PARSE_H */
