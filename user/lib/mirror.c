@@ -393,13 +393,19 @@ void hadp_mirror_repair(struct hadp_mirror *m, __u64 since_ns)
 	m->repair_due = true;
 }
 
-/* A due repair starts once no dump walks the store (one that waits for
- * its last acks walks no more). */
+/* A dump walks the store (one that waits for its last acks walks no
+ * more). */
+static bool dump_walking(const struct hadp_mirror *m)
+{
+	return m->dumping && !m->dump_walked;
+}
+
+/* A due repair starts once no dump walks the store. */
 static void repair_start(struct hadp_mirror *m)
 {
 	__u32 count;
 
-	if (!m->repair_due || m->repairing || (m->dumping && !m->dump_walked))
+	if (!m->repair_due || m->repairing || dump_walking(m))
 		return;
 	if (m->store.ops->dump_start(m->store.ctx, m->repair_since, &count))
 		return;		/* due still: tried again at the next step */
@@ -502,10 +508,8 @@ static unsigned int walk_window(const struct hadp_mirror *m)
 
 bool hadp_mirror_walk_ready(const struct hadp_mirror *m)
 {
-	bool walking = (m->dumping && !m->dump_walked) || m->repairing ||
-		       m->repair_due;
-
-	return walking && m->n < walk_window(m);
+	return (dump_walking(m) || hadp_mirror_repairing(m)) &&
+	       m->n < walk_window(m);
 }
 
 int hadp_mirror_dump_step(struct hadp_mirror *m, unsigned int budget,
@@ -517,7 +521,7 @@ int hadp_mirror_dump_step(struct hadp_mirror *m, unsigned int budget,
 	int rc;
 
 	repair_start(m);
-	if ((!m->dumping || m->dump_walked) && !m->repairing)
+	if (!dump_walking(m) && !m->repairing)
 		return 0;
 	/* Paced by acks: the walk goes on as replies free the queue. */
 	while (done < budget && m->n < window) {
